@@ -1,0 +1,269 @@
+"""Execute the chapter notebooks once per profile and build the book from those executions.
+
+    python -m casebook.book execute [--profile cpu] [--force] [NOTEBOOK ...]
+    python -m casebook.book build   [--profile cpu]
+    python -m casebook.book figures  (redraws the README's figures in _static/)
+
+``execute`` runs each chapter with papermill, injecting the profile and seed, into
+``_build/executed/<profile>/`` and the facts each chapter verified into
+``_build/results/<profile>/``. An execution is reused while the notebook, the package, the
+profiles and the requirements are unchanged (a hash of all of them), so the tests and the
+book share one run. ``build`` stages the book sources with the executed notebooks and runs
+Jupyter Book with execution off and Sphinx warnings as errors.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+PACKAGE = Path(__file__).resolve().parent
+KERNEL = "casebook"
+BOOK_FILES = ("_config.yml", "_toc.yml", "logo.png", "references.bib")
+VERIFICATION = "verification.ipynb"  # runs after the chapters: it reads their results
+
+
+def repo_root(start=None):
+    """The folder holding _toc.yml: the current one or the one the package was installed from."""
+    for candidate in (Path(start or Path.cwd()).resolve(), PACKAGE.parent):
+        if (candidate / "_toc.yml").exists():
+            return candidate
+    raise FileNotFoundError("no _toc.yml here or above the package: run from the book's folder")
+
+
+def toc_files(root):
+    """Every file the table of contents names, in reading order, as paths without suffix."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                found.append(entry["file"])
+            walk(entry.get("sections", []))
+            walk(entry.get("chapters", []))
+
+    walk(toc.get("parts", []) + toc.get("chapters", []))
+    return found
+
+
+def resolve(root, name):
+    for suffix in (".ipynb", ".md"):
+        if (root / f"{name}{suffix}").exists():
+            return root / f"{name}{suffix}"
+    raise FileNotFoundError(
+        f"_toc.yml names {name!r} but neither {name}.ipynb nor {name}.md exists"
+    )
+
+
+def chapter_notebooks(root):
+    """The notebooks under chapters/ that the table of contents names, in reading order."""
+    paths = [resolve(root, name) for name in toc_files(root)]
+    notebooks = [p.relative_to(root) for p in paths if p.suffix == ".ipynb"]
+    return [nb for nb in notebooks if nb.parts[0] == "chapters"]
+
+
+def inputs_hash(root, notebook, profile, seed):
+    """A hash of everything an execution depends on, so an unchanged notebook is not re-run."""
+    digest = hashlib.sha256(f"{profile}|{seed}|{os.environ.get('KERAS_BACKEND', '')}".encode())
+    sources = [
+        root / notebook,
+        root / "requirements.txt",
+        *sorted(PACKAGE.rglob("*.py")),
+        *sorted(PACKAGE.glob("*.yml")),
+    ]
+    for path in sources:
+        if path.exists():
+            digest.update(
+                path.relative_to(root).as_posix().encode() if path.is_relative_to(root) else b""
+            )
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_dir(root, kind, profile):
+    return root / "_build" / kind / profile
+
+
+def execute(profile="cpu", seed=0, only=(), force=False, root=None):
+    """Execute the chapter notebooks (cached); returns {notebook: "cached" | "executed"}.
+
+    Raises RuntimeError naming every notebook that failed, after trying them all.
+    """
+    root = repo_root(root)
+    notebooks = [
+        nb for nb in chapter_notebooks(root) if not only or str(nb) in only or nb.stem in only
+    ]
+    outcome, failures = {}, []
+    for number, notebook in enumerate(notebooks, start=1):
+        label = f"[{number}/{len(notebooks)}] {notebook}"
+        key = inputs_hash(root, notebook, profile, seed)
+        target = build_dir(root, "executed", profile) / notebook
+        if not force and cached(target, key, results_file(root, profile, notebook)):
+            print(f"{label}: unchanged since its last run, reusing it", flush=True)
+            outcome[str(notebook)] = "cached"
+            continue
+        print(f"{label}: executing ({profile} profile, seed {seed})", flush=True)
+        start = time.perf_counter()
+        try:
+            run_papermill(root, notebook, target, profile, seed, key)
+        except Exception as error:  # report every failing notebook, not only the first
+            failures.append(f"{notebook}: {type(error).__name__}: {str(error)[-2000:]}")
+            print(
+                f"{label}: FAILED after {time.perf_counter() - start:.0f} s; see {target}",
+                flush=True,
+            )
+            continue
+        print(f"{label}: done in {time.perf_counter() - start:.0f} s", flush=True)
+        outcome[str(notebook)] = "executed"
+    if failures:
+        raise RuntimeError("notebooks failed:\n" + "\n".join(failures))
+    return outcome
+
+
+def results_file(root, profile, notebook):
+    page = notebook.with_suffix("").relative_to("chapters").as_posix()
+    return build_dir(root, "results", profile) / f"{page.replace('/', '__')}.json"
+
+
+def cached(target, key, results):
+    if not (target.exists() and results.exists()):
+        return False
+    metadata = json.loads(target.read_text()).get("metadata", {})
+    return metadata.get("casebook", {}).get("inputs_hash") == key
+
+
+def run_papermill(root, notebook, target, profile, seed, key, attempts=2):
+    import papermill
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["CASEBOOK_RESULTS"] = str(build_dir(root, "results", profile))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for attempt in range(1, attempts + 1):
+        try:
+            papermill.execute_notebook(
+                str(root / notebook),
+                str(target),
+                parameters={"profile": profile, "seed": seed},
+                kernel_name=kernel_name(),
+                cwd=str((root / notebook).parent),
+                progress_bar=sys.stderr.isatty(),
+                log_output=not sys.stderr.isatty(),
+                request_save_on_cell_execute=True,
+            )
+            break
+        except Exception as error:
+            # A kernel that dies on start with "Address already in use" (a jupyter_client port
+            # race) is retried once; a failing cell is not.
+            if attempt == attempts or "Address already in use" not in str(error):
+                raise
+    executed = json.loads(target.read_text())
+    executed["metadata"]["casebook"] = {"inputs_hash": key, "profile": profile, "seed": seed}
+    target.write_text(json.dumps(executed, indent=1))
+
+
+def kernel_name():
+    """The course kernel when it is installed (make book/test install it), else this Python."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL if KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def stage(root, profile):
+    """A copy of the book's sources with the executed chapters in place of the clean ones."""
+    staged = build_dir(root, "stage", profile)
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
+    for name in BOOK_FILES:
+        if (root / name).exists():
+            shutil.copy2(root / name, staged / name)
+    for name in toc_files(root):
+        source = resolve(root, name)
+        executed = build_dir(root, "executed", profile) / source.relative_to(root)
+        destination = staged / source.relative_to(root)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(executed if executed.exists() else source, destination)
+    for folder in ("images", "_static"):
+        if (root / folder).exists():
+            shutil.copytree(root / folder, staged / folder)
+    return staged
+
+
+def build(profile="cpu", seed=0, root=None):
+    """Execute what changed, run the verification page, stage and build the HTML."""
+    root = repo_root(root)
+    outcome = execute(profile, seed, root=root)
+    verify_page(root, profile, seed)
+    staged = stage(root, profile)
+    output = build_dir(root, "site", profile)
+    command = [
+        sys.executable, "-m", "jupyter_book", "build", str(staged),
+        "--path-output", str(output), "--warningiserror", "--keep-going",
+    ]  # fmt: skip
+    print("building the HTML:", " ".join(command[2:]), flush=True)
+    subprocess.run(command, check=True)
+    html = output / "_build" / "html"
+    print(f"the book is in {html}/index.html", flush=True)
+    return outcome, html
+
+
+def verify_page(root, profile, seed):
+    """Execute the verification page, which tabulates the facts of every chapter."""
+    source = root / VERIFICATION
+    if source.exists():
+        target = build_dir(root, "executed", profile) / VERIFICATION
+        print(f"{VERIFICATION}: collecting the recorded facts", flush=True)
+        run_papermill(root, Path(VERIFICATION), target, profile, seed, key="always")
+
+
+def readme_figures(folder):
+    """The figures the README shows, drawn from the package's models (``figures`` command)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from casebook import models, plots
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    figure = plots.architecture_diagram(
+        models.lenet5(), title="LeNet-5, drawn from casebook.models.lenet5()"
+    )
+    path = folder / "lenet5_architecture.png"
+    # No metadata: the same code and matplotlib give the same bytes, so staleness is testable.
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+    return [path]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m casebook.book", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("command", choices=["execute", "build", "figures"])
+    parser.add_argument("notebooks", nargs="*", help="only these (path or file stem); default all")
+    parser.add_argument("--profile", default=os.environ.get("CASEBOOK_PROFILE", "cpu"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--force", action="store_true", help="execute even if nothing changed")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "execute":
+            execute(args.profile, args.seed, args.notebooks, args.force)
+        elif args.command == "figures":
+            print("\n".join(str(p) for p in readme_figures(repo_root() / "_static")))
+        else:
+            build(args.profile, args.seed)
+    except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

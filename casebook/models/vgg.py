@@ -1,0 +1,65 @@
+"""VGG (Simonyan and Zisserman, 2015): only 3x3 'same' convolutions and 2x2 max pooling.
+
+The whole architecture is data: a list of blocks, each (number of convolutions, channels).
+After every block the pooling halves height and width while the next block doubles the
+channels (until 512), so each block does about the same amount of work.
+Layer names match keras.applications, so the two can be compared layer by layer.
+"""
+
+import keras
+from keras import layers
+
+VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
+VGG19_BLOCKS = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
+# The same pattern, fewer channels and three blocks, for 28x28 images.
+VGG_SMALL_BLOCKS = ((2, 32), (2, 64), (2, 128))
+
+
+def vgg(
+    blocks,
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    fc_units=4096,
+    dropout=0.5,
+    batch_norm=False,
+    name="vgg",
+):
+    """A VGG network from its block list; the paper's dropout of 0.5 sits after fc1 and fc2.
+
+    ``batch_norm=True`` puts BatchNormalization between each convolution and its ReLU, as
+    torchvision's ``vgg16_bn`` does (batch normalization came a year after VGG).
+    """
+    inputs = keras.Input(input_shape, name="input")
+    x = inputs
+    for index, (convs, channels) in enumerate(blocks, start=1):
+        x = vgg_block(x, convs, channels, f"block{index}", batch_norm)
+    x = layers.Flatten(name="flatten")(x)
+    for fc in ("fc1", "fc2"):
+        x = layers.Dense(fc_units, activation="relu", name=fc)(x)
+        x = layers.Dropout(dropout, name=f"{fc}_dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def vgg_block(x, convs, channels, name, batch_norm=False):
+    for index in range(1, convs + 1):
+        conv = f"{name}_conv{index}"
+        if batch_norm:
+            x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=conv)(x)
+            x = layers.BatchNormalization(name=f"{conv}_bn")(x)
+            x = layers.ReLU(name=f"{conv}_relu")(x)
+        else:
+            x = layers.Conv2D(channels, 3, padding="same", activation="relu", name=conv)(x)
+    return layers.MaxPooling2D(2, strides=2, name=f"{name}_pool")(x)
+
+
+def vgg16(input_shape=(224, 224, 3), num_classes=1000):
+    return vgg(VGG16_BLOCKS, input_shape, num_classes, name="vgg16")
+
+
+def vgg19(input_shape=(224, 224, 3), num_classes=1000):
+    return vgg(VGG19_BLOCKS, input_shape, num_classes, name="vgg19")
+
+
+def vgg_small(input_shape=(28, 28, 1), num_classes=10, blocks=VGG_SMALL_BLOCKS, fc_units=256):
+    return vgg(blocks, input_shape, num_classes, fc_units=fc_units, name="vgg_small")

@@ -1,0 +1,16 @@
+"""Showing the package's own code in a chapter, so the page and the library never disagree."""
+
+import inspect
+
+
+def source(*objects, helpers=()):
+    """The source of functions or classes, highlighted, as the notebook's output.
+
+    ``helpers`` names functions of the first object's module to show after it (the small
+    block functions a builder calls).
+    """
+    from IPython.display import Code
+
+    module = inspect.getmodule(objects[0])
+    shown = [*objects, *(getattr(module, name) for name in helpers)]
+    return Code("\n\n".join(inspect.getsource(obj) for obj in shown), language="python")

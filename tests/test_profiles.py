@@ -1,0 +1,61 @@
+"""The profile table: every page defined in every profile, with the same settings."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from casebook import book, results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapter_pages():
+    return [
+        nb.with_suffix("").relative_to("chapters").as_posix() for nb in book.chapter_notebooks(ROOT)
+    ]
+
+
+def test_every_chapter_has_an_entry_in_every_profile():
+    for profile, table in results.profiles().items():
+        assert set(chapter_pages()) <= set(table["pages"]), profile
+
+
+def test_profiles_define_the_same_settings_and_bands():
+    tables = [table["pages"] for table in results.profiles().values()]
+    for page in chapter_pages():
+        settings = [set(t[page].get("settings", {})) for t in tables]
+        bands = [set(t[page].get("bands", {})) for t in tables]
+        assert all(s == settings[0] for s in settings), page
+        assert all(b == bands[0] for b in bands), page
+
+
+def test_reading_an_undefined_setting_is_an_error():
+    page = results.Page(chapter_pages()[0], profile="cpu")
+    with pytest.raises(KeyError, match="not defined"):
+        page.settings.epochs_that_do_not_exist  # noqa: B018
+
+
+def test_recording_a_number_without_reference_or_band_is_an_error():
+    page = results.Page(chapter_pages()[0], profile="cpu")
+    with pytest.raises(KeyError, match="no reference"):
+        page.record("a.number.nobody.checks", 42)
+
+
+def test_a_fact_outside_its_reference_fails(monkeypatch, tmp_path):
+    monkeypatch.setenv("CASEBOOK_RESULTS", str(tmp_path))
+    page = results.Page("01_classic_networks/01_lenet5", profile="cpu")
+    page.record("lenet5.params", 61_707)
+    saved = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert saved["facts"][0]["passed"] is False
+
+
+@pytest.mark.parametrize("notebook", book.chapter_notebooks(ROOT), ids=str)
+def test_source_notebooks_are_committed_clean_and_parameterised(notebook):
+    cells = json.loads((ROOT / notebook).read_text())["cells"]
+    assert not any(
+        c.get("outputs") or c.get("execution_count") for c in cells if c["cell_type"] == "code"
+    )
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, "one cell tagged 'parameters' for papermill"
+    assert "profile" in "".join(tagged[0]["source"]) and "seed" in "".join(tagged[0]["source"])
