@@ -15,6 +15,7 @@ Jupyter Book with execution off and Sphinx warnings as errors.
 import argparse
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ import yaml
 PACKAGE = Path(__file__).resolve().parent
 KERNEL = "casebook"
 BOOK_FILES = ("_config.yml", "_toc.yml", "logo.png", "references.bib")
+NOT_USED_BY_CHAPTERS = {"book.py", "course.py"}  # the executor and the instructor's commands
 VERIFICATION = "verification.ipynb"  # runs after the chapters: it reads their results
 
 
@@ -71,21 +73,29 @@ def chapter_notebooks(root):
 
 
 def inputs_hash(root, notebook, profile, seed):
-    """A hash of everything an execution depends on, so an unchanged notebook is not re-run."""
+    """A hash of everything an execution depends on, so an unchanged notebook is not re-run:
+    the notebook, the package's code, this page's settings, bands and references, the
+    requirements, the profile, the seed and the Keras backend."""
+    from casebook import results
+
+    page = page_name(notebook)
+    expectations = {
+        "profile": results.profiles()[profile]["pages"].get(page),
+        "references": results.references().get(page),
+    }
     digest = hashlib.sha256(f"{profile}|{seed}|{os.environ.get('KERAS_BACKEND', '')}".encode())
-    sources = [
-        root / notebook,
-        root / "requirements.txt",
-        *sorted(PACKAGE.rglob("*.py")),
-        *sorted(PACKAGE.glob("*.yml")),
-    ]
-    for path in sources:
+    digest.update(json.dumps(expectations, sort_keys=True, default=str).encode())
+    code = [p for p in sorted(PACKAGE.rglob("*.py")) if p.name not in NOT_USED_BY_CHAPTERS]
+    for path in [root / notebook, root / "requirements.txt", *code]:
         if path.exists():
-            digest.update(
-                path.relative_to(root).as_posix().encode() if path.is_relative_to(root) else b""
-            )
+            digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def page_name(notebook):
+    """chapters/01_classic_networks/01_lenet5.ipynb -> 01_classic_networks/01_lenet5"""
+    return Path(notebook).with_suffix("").relative_to("chapters").as_posix()
 
 
 def build_dir(root, kind, profile):
@@ -129,7 +139,7 @@ def execute(profile="cpu", seed=0, only=(), force=False, root=None):
 
 
 def results_file(root, profile, notebook):
-    page = notebook.with_suffix("").relative_to("chapters").as_posix()
+    page = page_name(notebook)
     return build_dir(root, "results", profile) / f"{page.replace('/', '__')}.json"
 
 
@@ -142,6 +152,12 @@ def cached(target, key, results):
 
 def run_papermill(root, notebook, target, profile, seed, key, attempts=2):
     import papermill
+
+    if not sys.stderr.isatty():  # in CI: stream each cell's output (training epochs) to the log
+        logger = logging.getLogger("papermill")
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler(sys.stdout))
 
     target.parent.mkdir(parents=True, exist_ok=True)
     os.environ["CASEBOOK_RESULTS"] = str(build_dir(root, "results", profile))
@@ -205,10 +221,10 @@ def build(profile="cpu", seed=0, root=None):
     staged = stage(root, profile)
     output = build_dir(root, "site", profile)
     command = [
-        sys.executable, "-m", "jupyter_book", "build", str(staged),
+        str(Path(sys.executable).parent / "jupyter-book"), "build", str(staged),
         "--path-output", str(output), "--warningiserror", "--keep-going",
     ]  # fmt: skip
-    print("building the HTML:", " ".join(command[2:]), flush=True)
+    print("building the HTML:", " ".join(command[1:]), flush=True)
     subprocess.run(command, check=True)
     html = output / "_build" / "html"
     print(f"the book is in {html}/index.html", flush=True)

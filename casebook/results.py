@@ -165,10 +165,7 @@ class Page:
 
 
 def equals(expected, rel_tol, source):
-    if rel_tol:
-        text = f"{expected:,} (within {rel_tol:.1%})"
-    else:
-        text = f"{expected:,}" if isinstance(expected, int | float) else repr(expected)
+    text = number_text(expected) + (f" (within {rel_tol * 100:.2g}%)" if rel_tol else "")
 
     def check(value):
         if isinstance(expected, int | float) and isinstance(value, int | float):
@@ -176,6 +173,13 @@ def equals(expected, rel_tol, source):
         return plain(value) == plain(expected)
 
     return check, text, source
+
+
+def number_text(value):
+    """61,706 and 1,140,000,000 rather than 61706 and 1.14e9; other values as their repr."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return repr(plain(value))
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
 
 
 def plain(value):

@@ -59,3 +59,11 @@ def test_source_notebooks_are_committed_clean_and_parameterised(notebook):
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, "one cell tagged 'parameters' for papermill"
     assert "profile" in "".join(tagged[0]["source"]) and "seed" in "".join(tagged[0]["source"])
+
+
+def test_references_are_values_not_strings():
+    """YAML reads 1.14e9 as a string (its floats need a signed exponent): catch such typos."""
+    for page, facts in results.references().items():
+        for name, reference in facts.items():
+            assert not isinstance(reference["value"], str), f"{page}: {name}"
+            assert reference.get("source"), f"{page}: {name} needs a source"

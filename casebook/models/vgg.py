@@ -12,7 +12,7 @@ from keras import layers
 VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 VGG19_BLOCKS = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
 # The same pattern, fewer channels and three blocks, for 28x28 images.
-VGG_SMALL_BLOCKS = ((2, 32), (2, 64), (2, 128))
+VGG_SMALL_BLOCKS = ((2, 16), (2, 32), (2, 64))
 
 
 def vgg(
@@ -21,18 +21,13 @@ def vgg(
     num_classes=1000,
     fc_units=4096,
     dropout=0.5,
-    batch_norm=False,
     name="vgg",
 ):
-    """A VGG network from its block list; the paper's dropout of 0.5 sits after fc1 and fc2.
-
-    ``batch_norm=True`` puts BatchNormalization between each convolution and its ReLU, as
-    torchvision's ``vgg16_bn`` does (batch normalization came a year after VGG).
-    """
+    """A VGG network from its block list; the paper's dropout of 0.5 sits after fc1 and fc2."""
     inputs = keras.Input(input_shape, name="input")
     x = inputs
     for index, (convs, channels) in enumerate(blocks, start=1):
-        x = vgg_block(x, convs, channels, f"block{index}", batch_norm)
+        x = vgg_block(x, convs, channels, f"block{index}")
     x = layers.Flatten(name="flatten")(x)
     for fc in ("fc1", "fc2"):
         x = layers.Dense(fc_units, activation="relu", name=fc)(x)
@@ -41,15 +36,11 @@ def vgg(
     return keras.Model(inputs, outputs, name=name)
 
 
-def vgg_block(x, convs, channels, name, batch_norm=False):
+def vgg_block(x, convs, channels, name):
     for index in range(1, convs + 1):
-        conv = f"{name}_conv{index}"
-        if batch_norm:
-            x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=conv)(x)
-            x = layers.BatchNormalization(name=f"{conv}_bn")(x)
-            x = layers.ReLU(name=f"{conv}_relu")(x)
-        else:
-            x = layers.Conv2D(channels, 3, padding="same", activation="relu", name=conv)(x)
+        x = layers.Conv2D(
+            channels, 3, padding="same", activation="relu", name=f"{name}_conv{index}"
+        )(x)
     return layers.MaxPooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 
@@ -61,5 +52,5 @@ def vgg19(input_shape=(224, 224, 3), num_classes=1000):
     return vgg(VGG19_BLOCKS, input_shape, num_classes, name="vgg19")
 
 
-def vgg_small(input_shape=(28, 28, 1), num_classes=10, blocks=VGG_SMALL_BLOCKS, fc_units=256):
+def vgg_small(input_shape=(28, 28, 1), num_classes=10, blocks=VGG_SMALL_BLOCKS, fc_units=128):
     return vgg(blocks, input_shape, num_classes, fc_units=fc_units, name="vgg_small")
