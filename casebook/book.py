@@ -28,7 +28,7 @@ import yaml
 PACKAGE = Path(__file__).resolve().parent
 KERNEL = "casebook"
 BOOK_FILES = ("_config.yml", "_toc.yml", "logo.png", "references.bib")
-NOT_USED_BY_CHAPTERS = {"book.py", "course.py"}  # the executor and the instructor's commands
+NOT_USED_BY_CHAPTERS = {"book.py", "course.py", "grading.py"}  # executor, autograder
 VERIFICATION = "verification.ipynb"  # runs after the chapters: it reads their results
 
 
@@ -206,11 +206,24 @@ def stage(root, profile):
         executed = build_dir(root, "executed", profile) / source.relative_to(root)
         destination = staged / source.relative_to(root)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(executed if executed.exists() else source, destination)
+        if executed.exists():
+            destination.write_text(hide_injected_parameters(executed.read_text()))
+        else:
+            shutil.copy2(source, destination)
     for folder in ("images", "_static"):
         if (root / folder).exists():
             shutil.copytree(root / folder, staged / folder)
     return staged
+
+
+def hide_injected_parameters(notebook_json):
+    """papermill adds a cell with the injected values; the page prints its settings already."""
+    notebook = json.loads(notebook_json)
+    for cell in notebook["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags:
+            cell["metadata"]["tags"] = [*tags, "remove-cell"]
+    return json.dumps(notebook, indent=1)
 
 
 def build(profile="cpu", seed=0, root=None):

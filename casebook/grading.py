@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from casebook import costs
+
 __all__ = [
     "expect_callable",
     "expect_close",
@@ -144,40 +146,24 @@ def expect_output_shape(model: Any, expected: Sequence[int], what: str) -> None:
         )
 
 
-def _output_shapes(model: Any) -> list[tuple[int, ...]]:
-    shapes = []
-    for layer in model.layers:
-        if getattr(layer, "layers", None):  # a nested model: look inside it
-            shapes.extend(_output_shapes(layer))
-        else:
-            shapes.append(tuple(layer.output.shape)[1:])
-    return shapes
-
-
 def stage_shapes(model: Any, what: str | None = None) -> list[tuple[int, ...]]:
     """The feature-map shapes ``(h, w, c)`` a model goes through, consecutive repeats removed.
 
-    Read from ``layer.output.shape`` of a Sequential or functional model (nested models are
-    looked into). Shapes equal to the input's are not stages, so an input layer (present in
-    functional models, absent in Sequential ones) or a shape-keeping first layer changes nothing.
+    The shapes come from ``casebook.costs.feature_map_shapes`` (nested models are looked into).
     Two 'same' convolutions in a row count as one stage: parameter counts tell those apart.
     """
     what = what or getattr(model, "name", "your model")
-    previous = _input_shape(model, what)
-    stages = []
+    input_shape = _input_shape(model, what)
     try:
-        shapes = _output_shapes(model)
+        shapes = costs.feature_map_shapes(model)
     except Exception as error:  # subclassed models have no symbolic layer outputs
         raise AssertionError(
             f"could not read the layer shapes of {what} ({type(error).__name__}: {error}). "
             "Build it with keras.Sequential or the functional API, starting with keras.Input."
         ) from None
-    for shape in shapes:
-        if len(shape) == 3:  # a feature map (h, w, c); vectors after Flatten are not stages
-            if shape != previous:
-                stages.append(shape)
-            previous = shape
-    return stages
+    # A first layer that keeps the input's shape is not a stage (Sequential models have no
+    # InputLayer, functional ones do): the same answer either way.
+    return shapes[1:] if shapes and shapes[0] == input_shape else shapes
 
 
 def expect_stage_shapes(model: Any, expected: Sequence[Sequence[int]], what: str) -> None:
