@@ -107,10 +107,14 @@ def execute(profile="cpu", seed=0, only=(), force=False, root=None):
 
     Raises RuntimeError naming every notebook that failed, after trying them all.
     """
+    from casebook import results
+
+    if profile not in results.profiles():
+        raise ValueError(
+            f"unknown profile {profile!r}: choose one of {', '.join(results.profiles())}"
+        )
     root = repo_root(root)
-    notebooks = [
-        nb for nb in chapter_notebooks(root) if not only or str(nb) in only or nb.stem in only
-    ]
+    notebooks = select(chapter_notebooks(root), only)
     outcome, failures = {}, []
     for number, notebook in enumerate(notebooks, start=1):
         label = f"[{number}/{len(notebooks)}] {notebook}"
@@ -136,6 +140,17 @@ def execute(profile="cpu", seed=0, only=(), force=False, root=None):
     if failures:
         raise RuntimeError("notebooks failed:\n" + "\n".join(failures))
     return outcome
+
+
+def select(notebooks, only):
+    """The notebooks named by path or file stem; all of them when none is named."""
+    unknown = [name for name in only if not any(name in (str(nb), nb.stem) for nb in notebooks)]
+    if unknown:
+        known = ", ".join(nb.stem for nb in notebooks)
+        raise FileNotFoundError(
+            f"no chapter notebook called {', '.join(unknown)}; there are: {known}"
+        )
+    return [nb for nb in notebooks if not only or str(nb) in only or nb.stem in only]
 
 
 def results_file(root, profile, notebook):
@@ -288,7 +303,7 @@ def main(argv=None):
             print("\n".join(str(p) for p in readme_figures(repo_root() / "_static")))
         else:
             build(args.profile, args.seed)
-    except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as error:
+    except (RuntimeError, ValueError, FileNotFoundError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

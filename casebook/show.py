@@ -14,3 +14,10 @@ def source(*objects, helpers=()):
     module = inspect.getmodule(objects[0])
     shown = [*objects, *(getattr(module, name) for name in helpers)]
     return Code("\n\n".join(inspect.getsource(obj) for obj in shown), language="python")
+
+
+def table(frame, index=False):
+    """A DataFrame as the page shows it: thousands separated, the index only when it names rows."""
+    integers = [c for c in frame.columns if frame[c].dtype.kind in "iu"]
+    styled = frame.style.format("{:,}", subset=integers, na_rep="")
+    return styled if index else styled.hide(axis="index")

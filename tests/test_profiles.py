@@ -67,3 +67,10 @@ def test_references_are_values_not_strings():
         for name, reference in facts.items():
             assert not isinstance(reference["value"], str), f"{page}: {name}"
             assert reference.get("source"), f"{page}: {name} needs a source"
+
+
+def test_the_executor_refuses_unknown_profiles_and_notebooks(capsys):
+    assert book.main(["execute", "--profile", "gpu-ish"]) == 1
+    assert "unknown profile 'gpu-ish'" in capsys.readouterr().err
+    assert book.main(["execute", "02_alexnett"]) == 1
+    assert "no chapter notebook called 02_alexnett; there are: 01_lenet5" in capsys.readouterr().err
