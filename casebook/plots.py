@@ -488,26 +488,21 @@ def architecture_diagram(model, title: str | None = None, max_layers: int | None
             y0 = centre - box["h"] / 2
             _draw_block(ax, x0, y0, box, PALETTE[_KIND_COLOUR.get(stage["kind"], "other")], i)
             x_mid = slot_left + slot / 2
-            ax.text(
-                x_mid,
-                op_y,
-                stage["op"],
-                ha="center",
-                va="bottom",
-                fontsize=font,
-                color=PALETTE["text"],
-                gid=f"op-{i}",
+            labels = (
+                (op_y, stage["op"], "bottom", PALETTE["text"], "op"),  # the operation above
+                (shape_y, stage["label"], "top", PALETTE["muted"], "shape"),  # the shape below
             )
-            ax.text(
-                x_mid,
-                shape_y,
-                stage["label"],
-                ha="center",
-                va="top",
-                fontsize=font,
-                color=PALETTE["muted"],
-                gid=f"shape-{i}",
-            )
+            for y, text, va, colour, gid in labels:
+                ax.text(
+                    x_mid,
+                    y,
+                    text,
+                    ha="center",
+                    va=va,
+                    fontsize=font,
+                    color=colour,
+                    gid=f"{gid}-{i}",
+                )
             if previous_right is not None:
                 _arrow(ax, previous_right + 0.03, x0 - 0.03, centre)
             elif r > 0:  # continued from the row above
@@ -634,30 +629,21 @@ def cost_bars(names, params, macs, title: str | None = None, log: bool = True) -
             low = positive.min() / 3 if positive.size else 1.0
             high = positive.max() * 25 if positive.size else 10.0
             ax.set_xlim(low, high)
-            for yi, v in zip(y, values, strict=True):
-                x = v * 1.12 if v > 0 else low * 1.15
-                ax.text(
-                    x,
-                    yi,
-                    _human(v),
-                    va="center",
-                    ha="left",
-                    fontsize=_FONT - 0.5,
-                    color=PALETTE["text"],
-                )
+            label_at = [v * 1.12 if v > 0 else low * 1.15 for v in values]
         else:
             high = values.max() if values.max() > 0 else 1.0
             ax.set_xlim(0, high * 1.22)
-            for yi, v in zip(y, values, strict=True):
-                ax.text(
-                    v + high * 0.015,
-                    yi,
-                    _human(v),
-                    va="center",
-                    ha="left",
-                    fontsize=_FONT - 0.5,
-                    color=PALETTE["text"],
-                )
+            label_at = [v + high * 0.015 for v in values]
+        for x, yi, v in zip(label_at, y, values, strict=True):
+            ax.text(
+                x,
+                yi,
+                _human(v),
+                va="center",
+                ha="left",
+                fontsize=_FONT - 0.5,
+                color=PALETTE["text"],
+            )
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _human(v)))
         if log:
             ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
