@@ -13,6 +13,7 @@ Jupyter Book with execution off and Sphinx warnings as errors.
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -128,6 +129,7 @@ def execute(profile="cpu", seed=0, only=(), force=False, root=None):
         start = time.perf_counter()
         try:
             run_papermill(root, notebook, target, profile, seed, key)
+            stamp(results_file(root, profile, notebook), key)
         except Exception as error:  # report every failing notebook, not only the first
             failures.append(f"{notebook}: {type(error).__name__}: {str(error)[-2000:]}")
             print(
@@ -159,36 +161,44 @@ def results_file(root, profile, notebook):
 
 
 def cached(target, key, results):
+    """Whether both the executed notebook and its facts come from a run with these inputs."""
     if not (target.exists() and results.exists()):
         return False
     metadata = json.loads(target.read_text()).get("metadata", {})
-    return metadata.get("casebook", {}).get("inputs_hash") == key
+    facts = json.loads(results.read_text())
+    return metadata.get("casebook", {}).get("inputs_hash") == key == facts.get("inputs_hash")
+
+
+def stamp(results, key):
+    """Mark a results file as written by the run with these inputs (anything else rewriting
+    it, a half-finished run say, drops the mark and the next build runs the page again)."""
+    facts = json.loads(results.read_text())
+    results.write_text(json.dumps({**facts, "inputs_hash": key}, indent=1))
+
+
+@contextlib.contextmanager
+def kernel_environment(**variables):
+    """Variables the kernels inherit during an execution, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def run_papermill(root, notebook, target, profile, seed, key, attempts=2):
-    import papermill
-
-    if not sys.stderr.isatty():  # in CI: stream each cell's output (training epochs) to the log
-        logger = logging.getLogger("papermill")
-        logger.setLevel(logging.INFO)
-        if not logger.handlers:
-            logger.addHandler(logging.StreamHandler(sys.stdout))
-
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.environ["CASEBOOK_RESULTS"] = str(build_dir(root, "results", profile))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    results = str(build_dir(root, "results", profile))
+    quiet = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")
     for attempt in range(1, attempts + 1):
         try:
-            papermill.execute_notebook(
-                str(root / notebook),
-                str(target),
-                parameters={"profile": profile, "seed": seed},
-                kernel_name=kernel_name(),
-                cwd=str((root / notebook).parent),
-                progress_bar=sys.stderr.isatty(),
-                log_output=not sys.stderr.isatty(),
-                request_save_on_cell_execute=True,
-            )
+            with kernel_environment(CASEBOOK_RESULTS=results, TF_CPP_MIN_LOG_LEVEL=quiet):
+                execute_with_papermill(root, notebook, target, profile, seed)
             break
         except Exception as error:
             # A kernel that dies on start with "Address already in use" (a jupyter_client port
@@ -198,6 +208,26 @@ def run_papermill(root, notebook, target, profile, seed, key, attempts=2):
     executed = json.loads(target.read_text())
     executed["metadata"]["casebook"] = {"inputs_hash": key, "profile": profile, "seed": seed}
     target.write_text(json.dumps(executed, indent=1))
+
+
+def execute_with_papermill(root, notebook, target, profile, seed):
+    import papermill
+
+    if not sys.stderr.isatty():  # in CI: stream each cell's output (training epochs) to the log
+        logger = logging.getLogger("papermill")
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler(sys.stdout))
+    papermill.execute_notebook(
+        str(root / notebook),
+        str(target),
+        parameters={"profile": profile, "seed": seed},
+        kernel_name=kernel_name(),
+        cwd=str((root / notebook).parent),
+        progress_bar=sys.stderr.isatty(),
+        log_output=not sys.stderr.isatty(),
+        request_save_on_cell_execute=True,
+    )
 
 
 def kernel_name():

@@ -1,6 +1,7 @@
 """The profile table: every page defined in every profile, with the same settings."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,12 @@ import pytest
 from casebook import book, results
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def no_results_folder(monkeypatch):
+    """Pages made here must not write into the results of the real executions."""
+    monkeypatch.delenv("CASEBOOK_RESULTS", raising=False)
 
 
 def chapter_pages():
@@ -74,3 +81,20 @@ def test_the_executor_refuses_unknown_profiles_and_notebooks(capsys):
     assert "unknown profile 'gpu-ish'" in capsys.readouterr().err
     assert book.main(["execute", "02_alexnett"]) == 1
     assert "no chapter notebook called 02_alexnett; there are: 01_lenet5" in capsys.readouterr().err
+
+
+def test_an_execution_is_reused_only_with_its_own_facts(tmp_path):
+    target, facts = tmp_path / "page.ipynb", tmp_path / "page.json"
+    target.write_text(json.dumps({"cells": [], "metadata": {"casebook": {"inputs_hash": "abc"}}}))
+    facts.write_text(json.dumps({"facts": []}))
+    assert not book.cached(target, "abc", facts)  # facts not written by that run
+    book.stamp(facts, "abc")
+    assert book.cached(target, "abc", facts)
+    assert not book.cached(target, "changed inputs", facts)
+
+
+def test_executions_leave_the_callers_environment_alone(monkeypatch):
+    monkeypatch.delenv("CASEBOOK_RESULTS", raising=False)
+    with book.kernel_environment(CASEBOOK_RESULTS="/somewhere"):
+        assert os.environ["CASEBOOK_RESULTS"] == "/somewhere"
+    assert "CASEBOOK_RESULTS" not in os.environ
