@@ -132,6 +132,14 @@ def subset(x, y, n, seed=0):
     return x[keep], y[keep]
 
 
+def sample_photo(name="flower.jpg"):
+    """A real colour photo (427x640x3, uint8) from scikit-learn's wheel: "china.jpg" or
+    "flower.jpg". Nothing is downloaded."""
+    from sklearn.datasets import load_sample_image
+
+    return load_sample_image(name)
+
+
 def to_float(images):
     """uint8 images (N, H, W) or (N, H, W, C) as float32 in [0, 1] with a channel axis."""
     images = np.asarray(images)

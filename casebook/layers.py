@@ -204,3 +204,35 @@ class LocalResponseNormalization(keras.layers.Layer):
     def get_config(self):
         config = {"depth": self.depth, "k": self.k, "alpha": self.alpha, "beta": self.beta}
         return {**super().get_config(), **config}
+
+
+@keras.saving.register_keras_serializable(package="casebook")
+class ZeroPaddingShortcut(keras.layers.Layer):
+    """Option A of He et al. (2015) for a shortcut that changes shape, with no parameters:
+    keep every ``stride``-th pixel (the stride of the main path) and append zero channels up
+    to ``channels``. The notes' alternative to a learned W_s: "use zero padding to make
+    a[l] 256 dimensional"."""
+
+    def __init__(self, channels, stride=2, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.stride = stride
+
+    def call(self, inputs):
+        s = self.stride
+        subsampled = inputs[:, ::s, ::s, :]
+        extra = self.channels - inputs.shape[-1]
+        if extra < 0:
+            raise ValueError(
+                f"ZeroPaddingShortcut pads channels up to {self.channels}, but its input already "
+                f"has {inputs.shape[-1]}: use a projection shortcut to reduce channels."
+            )
+        return ops.pad(subsampled, [[0, 0], [0, 0], [0, 0], [0, extra]])
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        shrink = lambda n: None if n is None else -(-n // self.stride)  # noqa: E731 (ceil)
+        return (batch, shrink(height), shrink(width), self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "stride": self.stride}

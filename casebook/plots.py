@@ -9,6 +9,7 @@ calls ``plt.show``: a notebook displays the returned figure, a script saves it w
 - :func:`training_curves`      training (solid) and validation (dashed) curves per run
 - :func:`sample_predictions`   a grid of images titled "pred (true)", green when right
 - :func:`image_grid`           a plain grid of data samples
+- :func:`sweep`                a measured value against a swept setting, with a baseline
 
 All figures share one calm style, taken from :data:`PALETTE`.
 """
@@ -34,6 +35,7 @@ __all__ = [
     "training_curves",
     "sample_predictions",
     "image_grid",
+    "sweep",
 ]
 
 #: The one palette every figure draws from: muted colours per layer kind, text and grid greys,
@@ -936,5 +938,57 @@ def image_grid(images, titles=None, cols: int = 6, cmap: str = "gray") -> Figure
         _show(ax, imgs[i], cmap)
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=_FONT, color=PALETTE["text"], pad=3)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# sweeps
+# --------------------------------------------------------------------------------------------
+
+
+def sweep(
+    x,
+    series,
+    baseline=None,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str | None = None,
+    log_x: bool = True,
+) -> Figure:
+    """One line per series of measurements against a swept setting (a bottleneck's width,
+    a network's depth), and optionally a horizontal baseline ``(label, value)``.
+
+    Args:
+        x: the swept values (positive numbers when ``log_x``), shared by every series.
+        series: maps a label to one measured value per entry of ``x``.
+        baseline: ``(label, value)`` drawn as a dashed line across the plot, or None.
+    """
+    if not _listlike(x) or len(x) == 0:
+        raise ValueError("x must be a non-empty list of the swept values")
+    xs = np.asarray(list(x), dtype=float)
+    if log_x and (xs <= 0).any():
+        raise ValueError("log_x needs positive x values; pass log_x=False for others")
+    if not isinstance(series, Mapping) or not series:
+        raise ValueError("series must be a dict mapping a label to one value per x")
+    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    _style_axes(ax, grid_axis="both")
+    for r, (label, values) in enumerate(series.items()):
+        ys = _series(list(values), str(label), "values")
+        if ys.size != xs.size:
+            raise ValueError(f"series {label!r} has {ys.size} values for {xs.size} x values")
+        colour = PALETTE["series"][r % len(PALETTE["series"])]
+        ax.plot(xs, ys, marker="o", markersize=4, linewidth=1.8, color=colour, label=str(label))
+    if baseline is not None:
+        label, value = baseline
+        ax.axhline(float(value), color=PALETTE["muted"], linestyle="--", linewidth=1.4, label=label)
+    if log_x:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+    ax.set_xlabel(xlabel, fontsize=_FONT, color=PALETTE["text"])
+    ax.set_ylabel(ylabel, fontsize=_FONT, color=PALETTE["text"])
+    if title:
+        ax.set_title(title, fontsize=_FONT + 1, color=PALETTE["text"])
+    ax.legend(fontsize=_FONT - 0.5, frameon=False, loc="lower right")
     fig.tight_layout()
     return fig

@@ -55,6 +55,9 @@ def train(
     validation_split=0.1,
     verbose=2,
     name=None,
+    loss_weights=None,
+    callbacks=None,
+    schedule="constant",
 ):
     """Compile with Adam and sparse cross-entropy, fit, evaluate on the test set.
 
@@ -62,15 +65,34 @@ def train(
     so the curves show validation accuracy while the test set stays untouched until the end.
     Call ``seed_everything(seed)`` before building the model so its initial weights are
     seeded too; ``train`` seeds again before fitting so the batch order is.
+
+    A model with several outputs (GoogLeNet's side branches) learns the same labels at each,
+    its losses weighted by ``loss_weights``; the first output is the network's answer, so
+    the history's "accuracy" and the test accuracy are the first output's.
+
+    ``schedule="cosine"`` lowers the learning rate from ``learning_rate`` to 0 along a half
+    cosine over the whole run: the last steps are small, so the weights the test sees have
+    settled (a network with batch norm otherwise ends wherever the last noisy step left it).
     """
     (x_train, y_train), (x_test, y_test) = train_data, test_data
+    outputs = len(model.outputs)
+    fitted = int(len(x_train) * (1 - validation_split))
     seed_everything(seed)
+    if schedule == "cosine":
+        steps = epochs * -(-fitted // batch_size)
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+    elif schedule != "constant":
+        raise ValueError(f"schedule must be 'constant' or 'cosine', not {schedule!r}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=["sparse_categorical_crossentropy"] * outputs
+        if outputs > 1
+        else "sparse_categorical_crossentropy",
+        loss_weights=loss_weights,
+        metrics=[["accuracy"]] + [[]] * (outputs - 1) if outputs > 1 else ["accuracy"],
     )
-    fitted = int(len(x_train) * (1 - validation_split))
+    if outputs > 1:
+        y_train = tuple([y_train] * outputs)
     start = time.perf_counter()
     history = model.fit(
         x_train,
@@ -79,12 +101,19 @@ def train(
         epochs=epochs,
         validation_split=validation_split,
         verbose=verbose,
+        callbacks=callbacks,
     )
     wall = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
+    if outputs > 1:
+        test_accuracy = float(np.mean(predict_classes(model, x_test) == y_test))
+        test_loss = float("nan")
+    else:
+        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
     return Run(
         name=name or model.name,
-        history={key: [float(v) for v in values] for key, values in history.history.items()},
+        history=_main_output_history(
+            history.history, model.output_names[0] if outputs > 1 else None
+        ),
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
         wall_s=wall,
@@ -96,8 +125,27 @@ def train(
     )
 
 
+def _main_output_history(history, main):
+    """Per-epoch values as floats; for a model with several outputs, the first output's
+    accuracy and loss also under the plain names (the total loss stays "total_loss")."""
+    values = {key: [float(v) for v in series] for key, series in history.items()}
+    if main is None:
+        return values
+    for prefix in ("", "val_"):
+        values[f"{prefix}total_loss"] = values.pop(f"{prefix}loss", [])
+        for metric in ("loss", "accuracy"):
+            key = f"{prefix}{main}_{metric}"
+            if key in values:
+                values[f"{prefix}{metric}"] = values[key]
+    return values
+
+
 def predict_classes(model, images, batch_size=512):
-    return np.argmax(model.predict(images, batch_size=batch_size, verbose=0), axis=-1)
+    """The predicted class of each image (of the first output, for a model with several)."""
+    predictions = model.predict(images, batch_size=batch_size, verbose=0)
+    if isinstance(predictions, (list, tuple)):
+        predictions = predictions[0]
+    return np.argmax(predictions, axis=-1)
 
 
 def describe_device():

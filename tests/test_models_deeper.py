@@ -1,0 +1,156 @@
+"""ResNets, 1x1 bottlenecks and Inception against the paper, keras.applications, torchvision's
+published counts and the notes' arithmetic."""
+
+import keras
+import numpy as np
+import pytest
+
+from casebook import costs, layers, models
+from casebook.models import bottleneck, inception
+
+
+def trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def relu_output(shape, seed=0):
+    return np.maximum(np.random.default_rng(seed).normal(size=shape), 0).astype("float32")
+
+
+def test_resnet50_matches_keras_applications_layer_by_layer():
+    mine, reference = models.resnet50(), keras.applications.ResNet50(weights=None)
+    assert mine.count_params() == reference.count_params() == 25_636_712
+    assert trainable(mine) == 25_583_592
+    theirs = {c.name: c for c in costs.layer_costs(reference)}
+    compared = 0
+    for cost in costs.layer_costs(mine):
+        if cost.name in theirs:
+            other = theirs[cost.name]
+            assert (cost.output_shape, cost.params, cost.macs) == (
+                other.output_shape,
+                other.params,
+                other.macs,
+            ), cost.name
+            compared += 1
+    assert compared == len(mine.layers) - 1  # every layer but the input has keras' name
+    assert round(costs.model_costs(mine).macs / 1e9, 2) == 3.86
+
+
+def test_resnet50_v1_5_has_torchvisions_trainable_count_and_cost():
+    model = models.resnet50(version="v1.5")
+    assert trainable(model) == 25_557_032
+    assert round(costs.model_costs(model).macs / 1e9, 2) == 4.09
+    with pytest.raises(ValueError, match="'v1' or 'v1.5'"):
+        models.resnet50(version="v2")
+
+
+def test_identity_block_with_a_zero_last_convolution_is_the_identity():
+    inputs = keras.Input((7, 7, 32))
+    block = keras.Model(inputs, models.identity_block(inputs, 3, (8, 8, 32), name="b"))
+    last = block.get_layer("b_3_conv")
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    x = relu_output((2, 7, 7, 32))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(block(x, training=False)), x)
+
+
+def test_convolutional_block_projects_the_shortcut():
+    inputs = keras.Input((8, 8, 16))
+    outputs = models.convolutional_block(inputs, 3, (4, 4, 32), name="c", s=2)
+    block = keras.Model(inputs, outputs)
+    assert tuple(outputs.shape[1:]) == (4, 4, 32)
+    # W_s: 1x1 conv 16 -> 32 with bias, and batch norm's 4 values per channel
+    assert block.get_layer("c_0_conv").count_params() == 16 * 32 + 32
+    assert block.get_layer("c_0_bn").count_params() == 4 * 32
+    assert block.get_layer("c_1_conv").strides == (2, 2)
+
+
+def test_zero_padding_shortcut_subsamples_and_pads_with_zeros():
+    x = relu_output((1, 7, 7, 4))
+    out = keras.ops.convert_to_numpy(layers.ZeroPaddingShortcut(8, 2)(x))
+    assert out.shape == (1, 4, 4, 8)  # 'same' stride-2 size: ceil(7 / 2)
+    np.testing.assert_array_equal(out[..., :4], x[:, ::2, ::2, :])
+    assert not out[..., 4:].any()
+    with pytest.raises(ValueError, match="projection shortcut"):
+        layers.ZeroPaddingShortcut(2, 2)(x)
+
+
+def test_small_resnets_plain_twins_and_shortcut_options():
+    projection, zeros = models.resnet_small(20), models.resnet_small(20, shortcut="zeros")
+    plain = models.resnet_small(20, residual=False)
+    assert projection.count_params() - zeros.count_params() == 16 * 32 + 32 * 64 + 4 * (32 + 64)
+    assert zeros.count_params() == plain.count_params()
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in zeros.layers) == 9
+    cifar = models.resnet_small(20, input_shape=(32, 32, 3), shortcut="zeros")
+    assert abs(cifar.count_params() - 270_000) / 270_000 < 0.01  # the paper's "0.27M"
+    pooled = models.resnet_small(8, stem_pool=True)
+    assert pooled(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
+    with pytest.raises(ValueError, match="6n \\+ 2|8, 14, 20"):
+        models.resnet_small(21)
+
+
+def test_inception_module_3a_shape_params_and_branch_order():
+    inputs = keras.Input((28, 28, 192))
+    module = keras.Model(
+        inputs, models.inception_module(inputs, *inception.GOOGLENET_MODULES["3a"], name="m")
+    )
+    assert tuple(module.output.shape[1:]) == (28, 28, 256)
+    assert module.count_params() == 163_696
+    assert costs.model_costs(module).macs == 128_049_152
+    x = np.random.default_rng(0).random((1, 28, 28, 192), dtype="float32")
+    first = keras.ops.convert_to_numpy(module(x))[..., :64]
+    kernel, bias = module.get_layer("m_1x1").get_weights()
+    np.testing.assert_allclose(first, np.maximum(x @ kernel[0, 0] + bias, 0), atol=1e-4)
+
+
+def test_googlenet_against_the_paper_and_torchvision():
+    paper = models.googlenet(aux=False)
+    assert abs(paper.count_params() - 6.8e6) / 6.8e6 < 0.03
+    assert abs(costs.model_costs(paper).macs - 1.55e9) / 1.55e9 < 0.03
+    torch_like = models.googlenet(aux=False, variant="torchvision")
+    assert trainable(torch_like) == 6_624_904
+    assert round(costs.model_costs(torch_like).macs / 1e9, 2) == 1.50
+    with_aux = models.googlenet(aux=True)
+    assert [tuple(o.shape[1:]) for o in with_aux.outputs] == [(1000,)] * 3
+    assert with_aux.count_params() - paper.count_params() == 6_379_728
+
+
+def test_bottleneck_net_costs_follow_the_notes_formula():
+    assert costs.model_costs(models.bottleneck_net(None)).macs == (
+        28 * 28 * 32 * 9 + 14 * 14 * 64 * 25 * 32 + 7 * 7 * 64 * 25 * 64 + 64 * 10
+    )
+    assert costs.model_costs(models.bottleneck_net(16)).macs == (
+        28 * 28 * 32 * 9
+        + 14 * 14 * 16 * 32
+        + 14 * 14 * 64 * 25 * 16
+        + 7 * 7 * 16 * 64
+        + 7 * 7 * 64 * 25 * 16
+        + 64 * 10
+    )
+    inputs = keras.Input((28, 28, 192))
+    thin = keras.Model(inputs, bottleneck.bottleneck_conv(inputs, 16, 5, 32, "b"))
+    assert costs.model_costs(thin).macs == 12_443_648
+
+
+def test_small_inception_trains_with_side_branches():
+    from casebook import training
+
+    x = np.random.default_rng(0).random((64, 28, 28, 1), dtype="float32")
+    y = np.arange(64) % 10
+    model = models.inception_small(aux=True)
+    assert len(model.outputs) == 3
+    run = training.train(
+        model,
+        (x, y),
+        (x[:16], y[:16]),
+        epochs=1,
+        seed=0,
+        batch_size=32,
+        verbose=0,
+        loss_weights=[1.0, 0.3, 0.3],
+        schedule="cosine",
+    )
+    assert {"loss", "accuracy", "total_loss", "val_accuracy"} <= set(run.history)
+    assert 0.0 <= run.test_accuracy <= 1.0
+    with pytest.raises(ValueError, match="'constant' or 'cosine'"):
+        training.train(model, (x, y), (x, y), epochs=1, seed=0, schedule="step")
