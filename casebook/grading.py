@@ -20,13 +20,19 @@ import numpy as np
 from casebook import costs
 
 __all__ = [
+    "expect_arrays_close",
     "expect_callable",
     "expect_close",
     "expect_equal",
+    "expect_feature_maps",
+    "expect_nonnegative",
     "expect_output_shape",
     "expect_params",
+    "expect_reach",
     "expect_stage_shapes",
+    "expect_tensor_shape",
     "stage_shapes",
+    "zero_last_convolution",
 ]
 
 
@@ -105,14 +111,16 @@ def _count_params(model: Any, what: str) -> int:
         ) from None
 
 
-def expect_params(model: Any, expected: int, what: str) -> None:
-    """Check ``model.count_params()`` (trainable and non-trainable weights together)."""
+def expect_params(model: Any, expected: int, what: str, why: str | None = None) -> None:
+    """Check ``model.count_params()`` (trainable and non-trainable weights together);
+    ``why`` optionally shows the count by hand."""
     got = _count_params(model, what)
     if got != expected:
         diff = got - expected
         more = f"{abs(diff):,} {'more' if diff > 0 else 'fewer'}"
         raise AssertionError(
-            f"{what} should have {expected:,} parameters, but your model has {got:,} ({more}). "
+            f"{what} should have {expected:,} parameters{_because(why)}, "
+            f"but your model has {got:,} ({more}). "
             "Check filter sizes, channel counts and biases layer by layer (model.summary())."
         )
 
@@ -146,6 +154,27 @@ def expect_output_shape(model: Any, expected: Sequence[int], what: str) -> None:
         )
 
 
+def expect_tensor_shape(tensor: Any, expected: Sequence[int], what: str) -> None:
+    """Check the shape of a tensor a function returned, batch axis left out.
+
+    For functions that take a tensor and return one (a block of layers applied to
+    ``keras.Input(shape=...)``), where there is no model to call yet.
+    """
+    shape = getattr(tensor, "shape", None)
+    expected = tuple(expected)
+    if shape is None or len(shape) == 0:
+        raise AssertionError(
+            f"{what} should return a tensor of shape {expected} for each input, but your function "
+            f"returned {tensor!r} (of type {type(tensor).__name__}): return the output tensor."
+        )
+    got = tuple(None if d is None else int(d) for d in shape[1:])
+    if got != expected:
+        raise AssertionError(
+            f"{what} should return a tensor of shape {expected} for each input, "
+            f"but yours has shape {got}."
+        )
+
+
 def stage_shapes(model: Any, what: str | None = None) -> list[tuple[int, ...]]:
     """The feature-map shapes ``(h, w, c)`` a model goes through, consecutive repeats removed.
 
@@ -154,16 +183,20 @@ def stage_shapes(model: Any, what: str | None = None) -> list[tuple[int, ...]]:
     """
     what = what or getattr(model, "name", "your model")
     input_shape = _input_shape(model, what)
+    shapes = _feature_maps(model, what)
+    # A first layer that keeps the input's shape is not a stage (Sequential models have no
+    # InputLayer, functional ones do): the same answer either way.
+    return shapes[1:] if shapes and shapes[0] == input_shape else shapes
+
+
+def _feature_maps(model: Any, what: str) -> list[tuple[int, ...]]:
     try:
-        shapes = costs.feature_map_shapes(model)
+        return costs.feature_map_shapes(model)
     except Exception as error:  # subclassed models have no symbolic layer outputs
         raise AssertionError(
             f"could not read the layer shapes of {what} ({type(error).__name__}: {error}). "
             "Build it with keras.Sequential or the functional API, starting with keras.Input."
         ) from None
-    # A first layer that keeps the input's shape is not a stage (Sequential models have no
-    # InputLayer, functional ones do): the same answer either way.
-    return shapes[1:] if shapes and shapes[0] == input_shape else shapes
 
 
 def expect_stage_shapes(model: Any, expected: Sequence[Sequence[int]], what: str) -> None:
@@ -183,3 +216,179 @@ def expect_stage_shapes(model: Any, expected: Sequence[Sequence[int]], what: str
     raise AssertionError(
         f"{what}: {first}. Expected feature maps {path}; your model gives {yours}."
     )
+
+
+def expect_feature_maps(model: Any, expected: Sequence[Sequence[int]], what: str) -> None:
+    """Compare the set of feature maps ``(h, w, c)`` a model computes with ``expected``.
+
+    Where a network branches (a shortcut, the four branches of an inception module) the order of
+    its layers depends on the order in which the code joins the branches, so only the set is
+    compared: every expected shape must be computed somewhere, and no other. Every layer's output
+    counts (a branch may keep the input's shape), the input itself does not.
+    """
+    _input_shape(model, what)
+    got = set(_feature_maps(model, what))
+    expected = [tuple(s) for s in expected]
+    missing = [s for s in expected if s not in got]
+    extra = sorted(got - set(expected), key=lambda s: (-_size(s), s))
+    if not missing and not extra:
+        return
+    problems = []
+    if missing:
+        problems.append(f"yours never computes {_shape_list(missing)}")
+    if extra:
+        problems.append(f"{'and it' if missing else 'yours'} also computes {_shape_list(extra)}")
+    raise AssertionError(
+        f"{what} should compute feature maps of the shapes {_shape_list(expected)} "
+        f"(in any order), but {' '.join(problems)}."
+    )
+
+
+def _size(shape: Sequence[int]) -> int:
+    return int(np.prod([d or 1 for d in shape[:-1]]))
+
+
+def _shape_list(shapes: Sequence[Sequence[int]]) -> str:
+    return ", ".join(_shape_text(s) for s in shapes)
+
+
+def zero_last_convolution(model: Any, what: str) -> str:
+    """Set every weight (kernel and bias) of the model's last convolution to zero; return its name.
+
+    The last convolution is the last layer, in the order the model runs them, with a kernel of
+    four axes (height, width, input channels, filters); nested models are looked into. In a
+    residual block that is the convolution before the addition: with it at zero the main path adds
+    nothing (after batch normalization in inference mode, with its initial statistics).
+    """
+    convolutions = [
+        layer for layer in _flat_layers(model) if any(len(w.shape) == 4 for w in layer.weights)
+    ]
+    if not convolutions:
+        raise AssertionError(
+            f"{what}: found no convolution to set to zero (no layer has a kernel of shape "
+            "f x f x input channels x filters)."
+        )
+    last = convolutions[-1]
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    return last.name
+
+
+def _flat_layers(model: Any) -> list[Any]:
+    flat = []
+    for layer in getattr(model, "layers", []):
+        flat += _flat_layers(layer) if hasattr(layer, "layers") else [layer]
+    return flat
+
+
+def _as_array(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype="float64")
+
+
+def expect_arrays_close(
+    got: Any, expected: Any, what: str, tol: float = 1e-5, why: str | None = None
+) -> None:
+    """Check two arrays of the same shape value by value, within ``tol`` (absolute and relative).
+
+    A failure names how many values differ and the largest difference, not the whole array.
+    """
+    got, expected = _as_array(got), _as_array(expected)
+    if got.shape != expected.shape:
+        raise AssertionError(
+            f"{what} should have shape {expected.shape}{_because(why)}, but yours has {got.shape}."
+        )
+    bad = ~np.isclose(got, expected, rtol=tol, atol=tol)
+    if bad.any():
+        diff = np.where(bad, np.nan_to_num(np.abs(got - expected), nan=np.inf), -1.0)
+        index = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        where = f" at index {tuple(int(i) for i in index)}" if index else ""
+        raise AssertionError(
+            f"{what} should match the expected values{_because(why)}, but {int(bad.sum()):,} of "
+            f"{bad.size:,} differ by more than {tol:g}; the largest difference is{where}: yours "
+            f"{got[index]:.6g}, expected {expected[index]:.6g}."
+        )
+
+
+def expect_nonnegative(values: Any, what: str, why: str | None = None) -> None:
+    """Check that no value is negative (the output of a ReLU, say)."""
+    values = _as_array(values)
+    negative = int((values < 0).sum())
+    if negative or np.isnan(values).any():
+        found = f"{negative:,} of {values.size:,} are negative" if negative else "some are NaN"
+        smallest = f" (the smallest is {np.nanmin(values):.4g})" if negative else ""
+        raise AssertionError(f"{what} should all be >= 0{_because(why)}, but {found}{smallest}.")
+
+
+def expect_reach(
+    model: Any,
+    size: int,
+    what: str,
+    channels: tuple[int, int] | None = None,
+    why: str | None = None,
+) -> None:
+    """Check how far the change of one input pixel reaches: a ``size`` x ``size`` output window.
+
+    The model gets a random input (values in [0, 1)), then the same input with one pixel near the
+    centre set to 10 in every channel. The output channels ``channels`` (``(start, stop)``, all by
+    default) must change only within the ``size`` x ``size`` window around that pixel (``size`` 1:
+    at that pixel alone, as a 1x1 convolution does; 3 for a 3x3 convolution or pooling), and
+    somewhere on its border. The model's input needs a fixed height and width of at least
+    ``size + 2``; the output keeps the input's height and width.
+    """
+    shape = _input_shape(model, what)
+    if len(shape) != 3 or None in shape:
+        raise AssertionError(f"{what}: the model needs a fixed h x w x c input, not {shape}.")
+    h, w, c = shape
+    row, col = h // 2, w // 2
+    before = np.random.default_rng(0).random((1, h, w, c)).astype("float32")
+    after = before.copy()
+    after[0, row, col, :] = 10.0
+    outputs = []
+    for images in (before, after):
+        try:
+            outputs.append(np.asarray(model(images)))
+        except Exception as error:
+            raise AssertionError(
+                f"{what}: calling it on one {_shape_text(shape)} input failed "
+                f"({type(error).__name__}: {error})."
+            ) from None
+    first, second = outputs
+    if first.ndim != 4 or first.shape[1:3] != (h, w):
+        raise AssertionError(
+            f"{what} should keep the height and width of its {h}x{w} input, "
+            f"but its output has shape {first.shape[1:]}."
+        )
+    start, stop = channels if channels is not None else (0, first.shape[-1])
+    if stop > first.shape[-1]:
+        raise AssertionError(
+            f"{what} should have at least {stop} output channels, but it has {first.shape[-1]}."
+        )
+    first, second = first[0, :, :, start:stop], second[0, :, :, start:stop]
+    scale = 1.0 + max(np.abs(first).max(initial=0.0), np.abs(second).max(initial=0.0))
+    changed = np.argwhere(np.abs(second - first).max(axis=-1) > 1e-4 * scale)
+    distance = np.abs(changed - [row, col]).max(axis=1) if len(changed) else np.array([-1])
+    radius = size // 2
+    part = "the output" if channels is None else f"output channels {start} to {stop - 1}"
+    window = (
+        "at that pixel only" if size == 1 else f"only within the {size}x{size} pixels around it"
+    )
+    if distance.max() > radius:
+        raise AssertionError(
+            f"{what}: changing the input at one pixel should change {part} {window}"
+            f"{_because(why)}, but {part} also changed {_pixels(distance.max())} away from it."
+        )
+    if distance.max() < radius:
+        target = "at that pixel" if size == 1 else f"up to {_pixels(radius)} away from it"
+        if len(changed) == 0:
+            reached = "did not change at all"
+        elif distance.max() == 0:
+            reached = "changed only at that pixel"
+        else:
+            reached = f"changed only up to {_pixels(distance.max())} away"
+        raise AssertionError(
+            f"{what}: changing the input at one pixel should change {part} {target} "
+            f"({size}x{size} window){_because(why)}, but {part} {reached}."
+        )
+
+
+def _pixels(n: int) -> str:
+    return f"{int(n)} pixel{'' if n == 1 else 's'}"

@@ -1,8 +1,8 @@
 """The exercise round trip: source -> committed release -> submissions -> grades and feedback.
 
-One class of three students is graded once for the whole module (about 30 s on 2 cores):
-alice hands in the solution notebook, bob the untouched student version, carol a file that is
-not JSON.
+Every assignment in solutions/ gets the same round trip. For each, one class of three students
+is graded once (about 30 s on 2 cores): alice hands in the solution notebook, bob the untouched
+student version, carol a file that is not JSON.
 """
 
 import csv
@@ -12,16 +12,67 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "01_classic_networks"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-SOURCE = ROOT / "solutions" / ASSIGNMENT / NOTEBOOK
-RELEASE = ROOT / "autograder" / "release" / ASSIGNMENT / NOTEBOOK
+SOURCES = ROOT / "solutions"
+RELEASES = ROOT / "autograder" / "release"
+PLACEHOLDER = "# hidden tests ran here"
+NOT_WRITTEN = "NotImplementedError: a function this cell tests is not written yet"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """What the round trip expects of one assignment."""
+
+    grades: dict  # graded test cell -> points
+    public_line: str  # a line of a public test that the feedback shows
+
+    @property
+    def points(self):
+        return sum(self.grades.values())
+
+
+EXERCISES = {
+    "01_classic_networks": Exercise(
+        grades={
+            "conv-output-size-tests": 2,
+            "conv-params-tests": 2,
+            "lenet5-tests": 3,
+            "vgg16-tests": 3,
+        },
+        public_line='grading.expect_params(model, 138_357_544, "vgg16()")',
+    ),
+    "02_resnets": Exercise(
+        grades={"identity-block-tests": 3, "convolutional-block-tests": 3, "resnet50-tests": 4},
+        public_line='grading.expect_params(model, 25_636_712, "resnet50()")',
+    ),
+    "03_one_by_one": Exercise(
+        grades={
+            "conv-multiplications-tests": 3,
+            "bottleneck-multiplications-tests": 3,
+            "channel-reducer-tests": 4,
+        },
+        public_line='grading.expect_params(keras.Model(x, y), 6_176, what, why="192 * 32 + 32")',
+    ),
+    "04_inception": Exercise(
+        grades={"inception-module-shapes-tests": 5, "inception-module-behaviour-tests": 5},
+        public_line="grading.expect_tensor_shape(y, (28, 28, 256), what)",
+    ),
+}
+ASSIGNMENTS = sorted(EXERCISES)
+
+
+def source(assignment):
+    return SOURCES / assignment / f"{assignment}.ipynb"
+
+
+def released(assignment):
+    return RELEASES / assignment / f"{assignment}.ipynb"
 
 
 def course(*args):
@@ -43,19 +94,24 @@ def source_lines(cell):
     return "".join(cell["source"]).split("\n")
 
 
-def hidden_test_lines():
-    """Lines between the hidden-test markers of the source notebook that appear nowhere else in
-    it (so a ')' or a blank line shared with public code does not count)."""
+def hidden_test_lines(path):
+    """Lines between the hidden-test markers of a source notebook that appear nowhere else in
+    it, not even inside a line (so a ')', a blank line or a shape such as '(28, 28, 512),' shared
+    with public code does not count)."""
     hidden, visible = set(), set()
-    for cell in json.loads(SOURCE.read_text())["cells"]:
+    for cell in json.loads(path.read_text())["cells"]:
         inside = False
         for line in source_lines(cell):
             if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
                 inside = "BEGIN" in line
             elif line.strip():
                 (hidden if inside else visible).add(line.strip())
-    lines = {line for line in hidden - visible if len(line) >= 8}
-    assert len(lines) > 20, "the source notebook should hold hidden tests"
+    lines = {
+        line
+        for line in hidden - visible
+        if len(line) >= 8 and not any(line in shown for shown in visible)
+    }
+    assert len(lines) > 20, f"{path.name} should hold hidden tests"
     return lines
 
 
@@ -64,20 +120,45 @@ def page_text(path):
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("grading")
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """One class of three graded for one assignment (pytest groups the tests by assignment)."""
+    assignment = request.param
+    notebook = f"{assignment}.ipynb"
+    tmp = tmp_path_factory.mktemp(f"grading-{assignment}")
     submissions = tmp / "submissions"
     for student in ("alice", "bob", "carol"):
         (submissions / student).mkdir(parents=True)
-    shutil.copy(SOURCE, submissions / "alice" / NOTEBOOK)
-    shutil.copy(RELEASE, submissions / "bob" / NOTEBOOK)
-    (submissions / "carol" / NOTEBOOK).write_text('{"cells": [ {"cell_type": "code", ')
+    shutil.copy(source(assignment), submissions / "alice" / notebook)
+    shutil.copy(released(assignment), submissions / "bob" / notebook)
+    (submissions / "carol" / notebook).write_text('{"cells": [ {"cell_type": "code", ')
     done = course("grade", submissions, "--course-dir", tmp / "course", "--out", tmp / "out")
     assert done.returncode == 0, done.stdout + done.stderr
     with open(tmp / "out" / "grades.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    return {"tmp": tmp, "rows": rows, "stdout": done.stdout}
+    return {
+        "assignment": assignment,
+        "exercise": EXERCISES[assignment],
+        "tmp": tmp,
+        "db": f"sqlite:///{tmp / 'course' / 'gradebook.db'}",
+        "rows": rows,
+        "stdout": done.stdout,
+    }
+
+
+def test_every_assignment_has_a_source_a_release_and_expectations():
+    sources = sorted(p.name for p in SOURCES.iterdir() if p.is_dir())
+    assert sources == ASSIGNMENTS
+    for assignment in ASSIGNMENTS:
+        assert source(assignment).is_file() and released(assignment).is_file()
+        cells = json.loads(source(assignment).read_text())["cells"]
+        graded_cells = {
+            c["id"]: c["metadata"]["nbgrader"]["points"]
+            for c in cells
+            if c["metadata"].get("nbgrader", {}).get("grade")
+        }
+        assert graded_cells == EXERCISES[assignment].grades
+        assert EXERCISES[assignment].points == 10
 
 
 def test_committed_release_is_current():
@@ -85,19 +166,22 @@ def test_committed_release_is_current():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_release_check_fails_when_a_solution_changes(tmp_path):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_check_fails_when_a_solution_changes(tmp_path, assignment):
     (tmp_path / "autograder").mkdir()
     shutil.copy(ROOT / "autograder" / "nbgrader_config.py", tmp_path / "autograder")
-    shutil.copytree(ROOT / "autograder" / "release", tmp_path / "autograder" / "release")
-    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
-    changed = tmp_path / "solutions" / ASSIGNMENT / NOTEBOOK
-    changed.write_text(changed.read_text().replace("modern variant", "today's variant"))
+    shutil.copytree(RELEASES, tmp_path / "autograder" / "release")
+    shutil.copytree(SOURCES, tmp_path / "solutions")
+    changed = tmp_path / "solutions" / assignment / f"{assignment}.ipynb"
+    text = changed.read_text()
+    assert "**How to work.**" in text
+    changed.write_text(text.replace("**How to work.**", "**How to work:**"))
     config = tmp_path / "autograder" / "nbgrader_config.py"
 
-    done = course("--config", config, "release", "--check")
+    done = course("--config", config, "release", assignment, "--check")
 
     assert done.returncode == 1, done.stdout + done.stderr
-    stale = tmp_path / "autograder" / "release" / ASSIGNMENT / NOTEBOOK
+    stale = tmp_path / "autograder" / "release" / assignment / f"{assignment}.ipynb"
     assert f"{stale}: stale" in done.stdout
     assert "python -m casebook.course release" in done.stdout
 
@@ -107,61 +191,62 @@ def test_csv_has_one_row_per_student(graded):
     header = path.read_text().splitlines()[0]
     assert header == "student,assignment,score,max_score,status,reason"
     assert sorted(graded["rows"]) == ["alice", "bob", "carol"]
+    assert {row["assignment"] for row in graded["rows"].values()} == {graded["assignment"]}
     assert "grading 3/3: carol" in graded["stdout"]
 
 
 def test_solution_scores_full_marks(graded):
     alice = graded["rows"]["alice"]
-    assert (alice["status"], alice["score"], alice["max_score"]) == ("graded", "10", "10")
+    full = f"{graded['exercise'].points:g}"
+    assert (alice["status"], alice["score"], alice["max_score"]) == ("graded", full, full)
     assert alice["reason"] == ""
 
 
 def test_untouched_student_version_scores_zero_on_every_test(graded):
     bob = graded["rows"]["bob"]
-    assert (bob["status"], bob["score"], bob["max_score"]) == ("graded", "0", "10")
-    db = f"sqlite:///{graded['tmp'] / 'course' / 'gradebook.db'}"
-    with Gradebook(db) as gb:
-        grades = [g for nb in gb.find_submission(ASSIGNMENT, "bob").notebooks for g in nb.grades]
+    full = f"{graded['exercise'].points:g}"
+    assert (bob["status"], bob["score"], bob["max_score"]) == ("graded", "0", full)
+    with Gradebook(graded["db"]) as gb:
+        submission = gb.find_submission(graded["assignment"], "bob")
+        grades = [g for nb in submission.notebooks for g in nb.grades]
         scores = {g.name: (g.score, g.max_score) for g in grades}
-    assert scores == {
-        "conv-output-size-tests": (0, 2),
-        "conv-params-tests": (0, 2),
-        "lenet5-tests": (0, 3),
-        "vgg16-tests": (0, 3),
-    }
+    assert scores == {name: (0, points) for name, points in graded["exercise"].grades.items()}
 
 
 def test_broken_submission_scores_zero_with_a_reason_and_others_are_graded(graded):
     carol = graded["rows"]["carol"]
-    assert (carol["status"], carol["score"], carol["max_score"]) == ("error", "0", "10")
+    full = f"{graded['exercise'].points:g}"
+    assert (carol["status"], carol["score"], carol["max_score"]) == ("error", "0", full)
     assert "not a valid notebook" in carol["reason"]
     assert graded["rows"]["alice"]["status"] == "graded"
     # the gradebook knows carol, holds no submission of hers, and has no feedback for her
-    with Gradebook(f"sqlite:///{graded['tmp'] / 'course' / 'gradebook.db'}") as gb:
+    with Gradebook(graded["db"]) as gb:
         gb.find_student("carol")
         with pytest.raises(MissingEntry):
-            gb.find_submission(ASSIGNMENT, "carol")
+            gb.find_submission(graded["assignment"], "carol")
     assert not (graded["tmp"] / "out" / "feedback" / "carol").exists()
 
 
 def test_no_hidden_test_reaches_students(graded):
-    hidden = hidden_test_lines()
-    released = "\n".join("".join(cell["source"]) for cell in code_cells(RELEASE))
-    assert not [line for line in hidden if line in released]
-    assert "HIDDEN TESTS" not in released
+    assignment, exercise = graded["assignment"], graded["exercise"]
+    hidden = hidden_test_lines(source(assignment))
+    release = "\n".join("".join(cell["source"]) for cell in code_cells(released(assignment)))
+    assert not [line for line in hidden if line in release]
+    assert "HIDDEN TESTS" not in release
 
-    pages = sorted((graded["tmp"] / "out" / "feedback").glob(f"*/{ASSIGNMENT}.html"))
+    pages = sorted((graded["tmp"] / "out" / "feedback").glob(f"*/{assignment}.html"))
     assert [p.parent.name for p in pages] == ["alice", "bob"]
     for page in pages:
         text = page_text(page)
         # the check can see code: public tests and the placeholder are on the page
-        assert 'grading.expect_params(model, 138_357_544, "vgg16()")' in text
-        assert text.count("# hidden tests ran here") == 4
+        assert exercise.public_line in text
+        assert text.count(PLACEHOLDER) == len(exercise.grades)
         assert not [line for line in hidden if line in text], page
         assert "most recent call last" not in text and "Cell In[" not in text  # no traceback
         assert "HIDDEN TESTS" not in text
 
 
 def test_feedback_keeps_the_plain_words_message(graded):
-    text = page_text(graded["tmp"] / "out" / "feedback" / "bob" / f"{ASSIGNMENT}.html")
-    assert "NotImplementedError: a function this cell tests is not written yet" in text
+    assignment = graded["assignment"]
+    text = page_text(graded["tmp"] / "out" / "feedback" / "bob" / f"{assignment}.html")
+    assert text.count(NOT_WRITTEN) == len(graded["exercise"].grades)
