@@ -117,15 +117,15 @@ def test_googlenet_against_the_paper_and_torchvision():
 
 def test_bottleneck_net_costs_follow_the_notes_formula():
     assert costs.model_costs(models.bottleneck_net(None)).macs == (
-        28 * 28 * 32 * 9 + 14 * 14 * 64 * 25 * 32 + 7 * 7 * 64 * 25 * 64 + 64 * 10
+        28 * 28 * 32 * 9 + 14 * 14 * 32 * 25 * 32 + 7 * 7 * 32 * 25 * 32 + 32 * 10
     )
     assert costs.model_costs(models.bottleneck_net(16)).macs == (
         28 * 28 * 32 * 9
         + 14 * 14 * 16 * 32
-        + 14 * 14 * 64 * 25 * 16
-        + 7 * 7 * 16 * 64
-        + 7 * 7 * 64 * 25 * 16
-        + 64 * 10
+        + 14 * 14 * 32 * 25 * 16
+        + 7 * 7 * 16 * 32
+        + 7 * 7 * 32 * 25 * 16
+        + 32 * 10
     )
     inputs = keras.Input((28, 28, 192))
     thin = keras.Model(inputs, bottleneck.bottleneck_conv(inputs, 16, 5, 32, "b"))

@@ -27,10 +27,11 @@ def bottleneck_conv(x, width, f, c_out, name):
     return layers.Conv2D(c_out, f, padding="same", activation="relu", name=f"{name}_{f}x{f}")(x)
 
 
-def bottleneck_net(width=None, input_shape=(28, 28, 1), num_classes=10, channels=(32, 64)):
+def bottleneck_net(width=None, input_shape=(28, 28, 1), num_classes=10, channels=(32, 32)):
     """3x3 stem (``channels[0]``), 2x2 max pooling, then twice: a 5x5 convolution to
     ``channels[1]`` behind a ``width``-channel bottleneck, and 2x2 max pooling; global
-    average pooling and softmax."""
+    average pooling and softmax. With equal channels every bottleneck reads as many channels
+    as the 5x5 would without it, so ``width`` is the only thing that changes."""
     inputs = keras.Input(input_shape, name="input")
     x = layers.Conv2D(channels[0], 3, padding="same", activation="relu", name="stem")(inputs)
     x = layers.MaxPooling2D(2, name="stem_pool")(x)

@@ -34,24 +34,34 @@ GOOGLENET_MODULES = {
 AUX_LOSS_WEIGHT = 0.3  # "their loss gets added to the total loss with a discount weight"
 
 
-def conv_relu(x, filters, kernel_size, name, strides=1, batch_norm=False):
+def conv_relu(x, filters, kernel_size, name, strides=1, batch_norm=False, momentum=0.99):
     """A convolution and its ReLU; with ``batch_norm`` (torchvision's BasicConv2d) the
     convolution has no bias and batch norm sits between the two."""
     x = layers.Conv2D(
         filters, kernel_size, strides=strides, padding="same", use_bias=not batch_norm, name=name
     )(x)
     if batch_norm:
-        x = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_bn")(x)
+        x = layers.BatchNormalization(epsilon=1e-3, momentum=momentum, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
 def inception_module(
-    x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, name="inception", batch_norm=False, f5_size=5
+    x,
+    f1,
+    f3_reduce,
+    f3,
+    f5_reduce,
+    f5,
+    pool_proj,
+    name="inception",
+    batch_norm=False,
+    f5_size=5,
+    momentum=0.99,
 ):
     """Four branches on the same input, concatenated in this order: 1x1; 1x1 -> 3x3;
     1x1 -> 5x5; 3x3 max pooling (stride 1, 'same') -> 1x1. Output channels
     f1 + f3 + f5 + pool_proj, same height and width as x."""
-    kw = {"batch_norm": batch_norm}
+    kw = {"batch_norm": batch_norm, "momentum": momentum}
     branch1 = conv_relu(x, f1, 1, f"{name}_1x1", **kw)
     branch2 = conv_relu(x, f3_reduce, 1, f"{name}_3x3_reduce", **kw)
     branch2 = conv_relu(branch2, f3, 3, f"{name}_3x3", **kw)
@@ -122,31 +132,38 @@ def googlenet(input_shape=(224, 224, 3), num_classes=1000, aux=True, variant="pa
     return keras.Model(inputs, [outputs, *side] if aux else outputs, name=f"googlenet_{variant}")
 
 
-# Three modules at 28x28: (f1, f3_reduce, f3, f5_reduce, f5, pool_proj), about half the
-# output channels in the 3x3 branch as in GoogLeNet's modules.
-INCEPTION_SMALL_MODULES = {
-    "a": (16, 16, 32, 4, 8, 8),
-    "b": (32, 32, 48, 8, 16, 16),
-    "c": (48, 32, 64, 8, 16, 16),
-}
+# The small network's layout: inception modules (f1, f3_reduce, f3, f5_reduce, f5, pool_proj)
+# and "pool" for a 2x2 max pooling; about half of each module's output in its 3x3 branch.
+INCEPTION_SMALL_LAYOUT = (
+    ("a", (16, 16, 32, 4, 8, 8)),
+    "pool",
+    ("b", (32, 32, 48, 8, 16, 16)),
+    ("c", (48, 32, 64, 8, 16, 16)),
+)
 
 
-def inception_small(input_shape=(28, 28, 1), num_classes=10, aux=False, modules=None):
-    """A small GoogLeNet for 28x28 images: a 3x3 stem, max pooling to 14x14, modules a and b,
-    max pooling to 7x7, module c, global average pooling. With ``aux``, side branches after
-    modules a and b (outputs: main, aux1, aux2)."""
-    modules = modules or INCEPTION_SMALL_MODULES
+def inception_small(input_shape=(28, 28, 1), num_classes=10, aux=False, layout=None):
+    """A small GoogLeNet for 28x28 images: a 3x3 stem and max pooling to 14x14, then the
+    modules of ``layout`` (module a at 14x14, max pooling, modules b and c at 7x7), global
+    average pooling, dropout and softmax. With ``aux``, side branches after modules a and b
+    (outputs: main, aux1, aux2). Batch norm follows every convolution (as in Inception v2 and
+    torchvision's GoogLeNet), so a few epochs on a CPU are enough to train it."""
+    kw = {"batch_norm": True, "momentum": 0.9}  # 0.9: statistics that follow a short run
     inputs = keras.Input(input_shape, name="input")
-    x = conv_relu(inputs, 32, 3, "stem")
+    x = conv_relu(inputs, 32, 3, "stem", **kw)
     x = layers.MaxPooling2D(2, name="stem_pool")(x)
-    side = []
-    for name, filters in modules.items():
-        if name == "c":
-            x = layers.MaxPooling2D(2, name="pool")(x)
-        x = inception_module(x, *filters, name=f"inception_{name}")
+    side, pools = [], 0
+    for step in layout or INCEPTION_SMALL_LAYOUT:
+        if step == "pool":
+            pools += 1
+            x = layers.MaxPooling2D(2, padding="same", name=f"pool{pools}")(x)
+            continue
+        name, filters = step
+        x = inception_module(x, *filters, name=f"inception_{name}", **kw)
         if aux and name in ("a", "b"):
+            pool = (5, 3) if x.shape[1] >= 10 else (3, 2)  # the paper's 5x5/3 where it fits
             branch = auxiliary_classifier(
-                x, num_classes, f"aux{len(side) + 1}", pool=(5, 3), conv=32, units=128
+                x, num_classes, f"aux{len(side) + 1}", pool=pool, conv=32, units=128
             )
             side.append(branch)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
