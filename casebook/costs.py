@@ -47,6 +47,7 @@ __all__ = [
     "feature_map_shapes",
     "human",
     "layer_costs",
+    "layer_differences",
     "model_costs",
     "stage_table",
 ]
@@ -313,6 +314,25 @@ def _costs(model, prefix, seen, count_macs=True):
 def layer_costs(model):
     """One LayerCost per layer of ``model``, nested Functional/Sequential models expanded."""
     return _costs(model, "", set())
+
+
+def layer_differences(model, reference):
+    """Compare two models layer by layer, matching layers by name.
+
+    Returns ``(shared, differing)``: the names both models have, and those among them whose
+    output shape, parameters or MACs disagree. An independent implementation with the same
+    names (keras.applications) checks a builder on every layer, not only on the total.
+    """
+    theirs = {cost.name: cost for cost in layer_costs(reference)}
+    shared, differing = [], []
+    for cost in layer_costs(model):
+        other = theirs.get(cost.name)
+        if other is not None:
+            shared.append(cost.name)
+            mine = (cost.output_shape, cost.params, cost.macs)
+            if mine != (other.output_shape, other.params, other.macs):
+                differing.append(cost.name)
+    return shared, differing
 
 
 def model_costs(model):

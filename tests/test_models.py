@@ -104,18 +104,9 @@ def test_small_alexnet_runs_with_and_without_lrn():
 def test_vgg_matches_keras_applications_layer_by_layer(ours, theirs):
     mine, reference = ours(), theirs(weights=None)
     assert mine.count_params() == reference.count_params()
-    reference_layers = {c.name: c for c in costs.layer_costs(reference)}
-    compared = 0
-    for cost in costs.layer_costs(mine):
-        if cost.name in reference_layers:
-            other = reference_layers[cost.name]
-            assert (cost.output_shape, cost.params, cost.macs) == (
-                other.output_shape,
-                other.params,
-                other.macs,
-            ), cost.name
-            compared += 1
-    assert compared >= 21  # every conv, pool and dense layer has the same name
+    shared, differing = costs.layer_differences(mine, reference)
+    assert differing == []
+    assert len(shared) >= 21  # every conv, pool and dense layer has the same name
 
 
 def test_small_vgg_follows_the_halve_and_double_rule():
@@ -140,3 +131,9 @@ def test_model_code_is_backend_agnostic():
             if isinstance(node, ast.ImportFrom) and node.module
         }
         assert not imported & {"tensorflow", "tf", "torch", "jax"}, path
+
+
+def test_layer_differences_names_the_layers_that_disagree():
+    shared, differing = costs.layer_differences(models.vgg_small(num_classes=5), models.vgg_small())
+    assert "block1_conv1" in shared and "predictions" in shared
+    assert differing == ["predictions"]
