@@ -371,3 +371,19 @@ def test_no_function_calls_show(monkeypatch, lenet):
     plots.cost_bars(["a"], [1], [1])
     plots.training_curves({"a": {"loss": [1.0, 0.5]}}, metrics=("loss",))
     plots.image_grid(np.zeros((1, 4, 4)))
+
+
+def test_sweep_draws_each_series_and_the_baseline():
+    fig = plots.sweep(
+        [1, 2, 4], {"accuracy": [0.1, 0.7, 0.8]}, baseline=("none", 0.82), xlabel="width"
+    )
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 and ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["accuracy", "none"]
+
+
+def test_sweep_rejects_mismatched_or_non_positive_values():
+    with pytest.raises(ValueError, match="3 values for 2 x values"):
+        plots.sweep([1, 2], {"a": [1, 2, 3]})
+    with pytest.raises(ValueError, match="log_x needs positive"):
+        plots.sweep([0, 1], {"a": [1, 2]})
