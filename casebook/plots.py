@@ -10,6 +10,7 @@ calls ``plt.show``: a notebook displays the returned figure, a script saves it w
 - :func:`sample_predictions`   a grid of images titled "pred (true)", green when right
 - :func:`image_grid`           a plain grid of data samples
 - :func:`sweep`                a measured value against a swept setting, with a baseline
+- :func:`grouped_bars`         a few quantities side by side for each of many named items
 
 All figures share one calm style, taken from :data:`PALETTE`.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "sample_predictions",
     "image_grid",
     "sweep",
+    "grouped_bars",
 ]
 
 #: The one palette every figure draws from: muted colours per layer kind, text and grid greys,
@@ -990,5 +992,39 @@ def sweep(
     if title:
         ax.set_title(title, fontsize=_FONT + 1, color=PALETTE["text"])
     ax.legend(fontsize=_FONT - 0.5, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(
+    names, series, ylabel: str = "", title: str | None = None, log: bool = False
+) -> Figure:
+    """Vertical bars, one group per name (a block, a layer) and one bar per series in it.
+
+    Args:
+        names: the labels along the x axis.
+        series: maps a legend label to one non-negative value per name.
+    """
+    if not _listlike(names) or len(names) == 0:
+        raise ValueError("names must be a non-empty list of labels")
+    if not isinstance(series, Mapping) or not series:
+        raise ValueError("series must be a dict mapping a label to one value per name")
+    n, k = len(names), len(series)
+    width = 0.8 / k
+    fig, ax = plt.subplots(figsize=(min(max(6.0, 0.32 * n * k + 1.5), 12.0), 3.6))
+    _style_axes(ax, grid_axis="y")
+    x = np.arange(n)
+    for r, (label, values) in enumerate(series.items()):
+        heights = _counts(values, str(label), n)
+        colour = PALETTE["series"][r % len(PALETTE["series"])]
+        ax.bar(x + (r - (k - 1) / 2) * width, heights, width, color=colour, label=str(label))
+    ax.set_xticks(x, [str(name) for name in names], rotation=60, ha="right", fontsize=_FONT - 1)
+    if log:
+        ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _human(v)))
+    ax.set_ylabel(ylabel, fontsize=_FONT, color=PALETTE["text"])
+    if title:
+        ax.set_title(title, fontsize=_FONT + 1, color=PALETTE["text"])
+    ax.legend(fontsize=_FONT - 0.5, frameon=False)
     fig.tight_layout()
     return fig

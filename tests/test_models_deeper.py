@@ -145,3 +145,65 @@ def test_small_inception_trains_with_side_branches():
     assert 0.0 <= run.test_accuracy <= 1.0
     with pytest.raises(ValueError, match="'constant' or 'cosine'"):
         training.train(model, (x, y), (x, y), epochs=1, seed=0, schedule="step")
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "params", "mega_macs"),
+    [
+        (models.mobilenet_v1, keras.applications.MobileNet, 4_253_864, 568.7),
+        (models.mobilenet_v2, keras.applications.MobileNetV2, 3_538_984, 300.8),
+    ],
+)
+def test_mobilenets_match_keras_applications_layer_by_layer(ours, theirs, params, mega_macs):
+    mine, reference = ours(), theirs(weights=None)
+    assert mine.count_params() == reference.count_params() == params
+    shared, differing = costs.layer_differences(mine, reference)
+    assert differing == [] and len(shared) >= 80
+    assert round(costs.model_costs(mine).macs / 1e6, 1) == mega_macs
+
+
+@pytest.mark.parametrize(
+    ("alpha", "size", "paper_mega_macs"),
+    [(0.75, 224, 325), (0.5, 224, 149), (0.25, 224, 41), (1.0, 192, 418), (1.0, 128, 186)],
+)
+def test_mobilenet_v1_multipliers_give_the_papers_costs(alpha, size, paper_mega_macs):
+    model = models.mobilenet_v1((size, size, 3), alpha=alpha)
+    assert abs(costs.model_costs(model).macs / 1e6 - paper_mega_macs) / paper_mega_macs < 0.005
+
+
+def test_inverted_residual_block_is_linear_with_a_residual_only_when_shapes_match():
+    inputs = keras.Input((8, 8, 16))
+    same = keras.Model(inputs, models.inverted_residual_block(inputs, 6, 16, 1, name="s_"))
+    assert any(isinstance(layer, keras.layers.Add) for layer in same.layers)
+    last = same.get_layer("s_project")
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(same(x, training=False)), x, atol=1e-6)
+    down = keras.Model(inputs, models.inverted_residual_block(inputs, 6, 24, 2, name="d_"))
+    assert not any(isinstance(layer, keras.layers.Add) for layer in down.layers)
+    out = keras.ops.convert_to_numpy(down(x, training=False))
+    assert out.shape == (2, 4, 4, 24) and out.min() < 0  # no ReLU after the projection
+    thin = keras.Model(inputs, models.inverted_residual_block(inputs, 1, 16, 1, name="t_"))
+    # no expansion: depthwise 3x3 (144) + BN (64) + project 16x16 (256) + BN (64)
+    assert thin.count_params() == 144 + 64 + 256 + 64
+
+
+def test_depthwise_separable_block_is_capped_at_six():
+    inputs = keras.Input((6, 6, 3))
+    block = keras.Model(inputs, models.depthwise_separable_block(inputs, 5, name="conv_dw_1"))
+    out = keras.ops.convert_to_numpy(block(100 * np.ones((1, 6, 6, 3), "float32")))
+    assert out.shape == (1, 6, 6, 5) and 0 <= out.min() and out.max() <= 6
+
+
+def test_make_divisible_rounds_like_keras():
+    from casebook.models.mobilenet import make_divisible
+
+    assert [make_divisible(v) for v in (24, 11.2, 1280 * 1.4, 32 * 0.75)] == [24, 16, 1792, 24]
+
+
+def test_small_mobilenets_cost_less_than_the_small_vgg():
+    vgg = costs.model_costs(models.vgg_small()).macs
+    for build in (models.mobilenet_v1_small, models.mobilenet_v2_small):
+        model = build()
+        assert costs.model_costs(model).macs < 0.6 * vgg
+        assert model(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)

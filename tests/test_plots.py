@@ -387,3 +387,12 @@ def test_sweep_rejects_mismatched_or_non_positive_values():
         plots.sweep([1, 2], {"a": [1, 2, 3]})
     with pytest.raises(ValueError, match="log_x needs positive"):
         plots.sweep([0, 1], {"a": [1, 2]})
+
+
+def test_grouped_bars_draws_one_bar_per_name_and_series():
+    fig = plots.grouped_bars(["a", "b", "c"], {"passed": [1, 2, 3], "inside": [4, 5, 6]})
+    ax = fig.axes[0]
+    assert len(ax.patches) == 6
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="pass one per name"):
+        plots.grouped_bars(["a"], {"x": [1, 2]})

@@ -4,6 +4,14 @@ from casebook.models.alexnet import alexnet, alexnet_small
 from casebook.models.bottleneck import bottleneck_conv, bottleneck_net, channel_reducer
 from casebook.models.inception import googlenet, inception_module, inception_small
 from casebook.models.lenet import lenet5, lenet5_1998
+from casebook.models.mobilenet import (
+    depthwise_separable_block,
+    inverted_residual_block,
+    mobilenet_v1,
+    mobilenet_v1_small,
+    mobilenet_v2,
+    mobilenet_v2_small,
+)
 from casebook.models.resnet import (
     convolutional_block,
     identity_block,
@@ -21,12 +29,18 @@ __all__ = [
     "bottleneck_net",
     "channel_reducer",
     "convolutional_block",
+    "depthwise_separable_block",
     "googlenet",
     "identity_block",
     "inception_module",
     "inception_small",
+    "inverted_residual_block",
     "lenet5",
     "lenet5_1998",
+    "mobilenet_v1",
+    "mobilenet_v1_small",
+    "mobilenet_v2",
+    "mobilenet_v2_small",
     "resnet50",
     "resnet_small",
     "vgg",
