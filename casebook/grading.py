@@ -21,7 +21,9 @@ from casebook import costs
 
 __all__ = [
     "expect_arrays_close",
+    "expect_between",
     "expect_callable",
+    "expect_channel_scaling",
     "expect_close",
     "expect_equal",
     "expect_feature_maps",
@@ -29,6 +31,7 @@ __all__ = [
     "expect_output_shape",
     "expect_params",
     "expect_reach",
+    "expect_some_negative",
     "expect_stage_shapes",
     "expect_tensor_shape",
     "stage_shapes",
@@ -316,6 +319,85 @@ def expect_nonnegative(values: Any, what: str, why: str | None = None) -> None:
         found = f"{negative:,} of {values.size:,} are negative" if negative else "some are NaN"
         smallest = f" (the smallest is {np.nanmin(values):.4g})" if negative else ""
         raise AssertionError(f"{what} should all be >= 0{_because(why)}, but {found}{smallest}.")
+
+
+def expect_between(values: Any, low: float, high: float, what: str, why: str | None = None) -> None:
+    """Check that every value lies between ``low`` and ``high`` (a ReLU6 gives [0, 6])."""
+    values = _as_array(values)
+    found = []
+    below, above = int((values < low).sum()), int((values > high).sum())
+    if below:
+        found.append(f"{below:,} are below {low:g} (the smallest is {np.nanmin(values):.4g})")
+    if above:
+        found.append(f"{above:,} are above {high:g} (the largest is {np.nanmax(values):.4g})")
+    if np.isnan(values).any():
+        found.append("some are NaN")
+    if found:
+        raise AssertionError(
+            f"{what} should all lie between {low:g} and {high:g}{_because(why)}, but of "
+            f"{values.size:,} values {' and '.join(found)}."
+        )
+
+
+def expect_some_negative(values: Any, what: str, why: str | None = None) -> None:
+    """Check that at least one value is negative (the output of a layer with no ReLU after it)."""
+    values = _as_array(values)
+    if not (values < 0).any():
+        smallest = "" if np.isnan(values).all() else f" (the smallest is {np.nanmin(values):.4g})"
+        raise AssertionError(
+            f"{what} should include negative values{_because(why)}, but none of the "
+            f"{values.size:,} is negative{smallest}."
+        )
+
+
+def expect_channel_scaling(
+    inputs: Any,
+    outputs: Any,
+    what: str,
+    low: float = 0.0,
+    high: float = 1.0,
+    tol: float = 1e-5,
+    why: str | None = None,
+) -> np.ndarray:
+    """Check that each channel of the output is the same channel of the input times one number,
+    the same at every pixel, and that the number lies between ``low`` and ``high``: what a gate per
+    channel (squeeze-and-excitation) does. Returns those numbers, one per image and channel.
+
+    ``inputs`` and ``outputs`` are arrays of shape (images, height, width, channels), and no channel
+    of an input image may be all zero. The number of a channel is the one that fits it best (least
+    squares): the sum of input * output over its pixels divided by the sum of input ** 2.
+    """
+    inputs, outputs = _as_array(inputs), _as_array(outputs)
+    if inputs.ndim != 4:
+        raise ValueError(f"inputs should be images x height x width x channels, not {inputs.shape}")
+    if outputs.shape != inputs.shape:
+        raise AssertionError(
+            f"{what} should have the shape of its input, {inputs.shape}, but yours has "
+            f"{outputs.shape}."
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scales = (inputs * outputs).sum(axis=(1, 2)) / (inputs**2).sum(axis=(1, 2))
+    expected = inputs * scales[:, None, None, :]
+    bad = ~np.isclose(outputs, expected, rtol=tol, atol=tol)
+    if bad.any():
+        diff = np.where(bad, np.nan_to_num(np.abs(outputs - expected), nan=np.inf), -1.0)
+        b, i, j, c = (int(k) for k in np.unravel_index(int(np.argmax(diff)), diff.shape))
+        raise AssertionError(
+            f"each channel of {what} should be the same channel of the input times one number, "
+            f"the same at every pixel{_because(why)}, but channel {c} of image {b} is not: at "
+            f"pixel ({i}, {j}) the input {inputs[b, i, j, c]:.4g} gives {outputs[b, i, j, c]:.4g}, "
+            f"where the number that fits that channel best ({scales[b, c]:.4g}) would give "
+            f"{expected[b, i, j, c]:.4g}."
+        )
+    outside = (scales < low) | (scales > high)
+    if outside.any():
+        b, c = (int(k) for k in np.argwhere(outside)[0])
+        raise AssertionError(
+            f"{what} should multiply each channel by a number between {low:g} and {high:g}"
+            f"{_because(why)}, but it multiplies channel {c} of image {b} by {scales[b, c]:.4g} "
+            f"({int(outside.sum()):,} of the {outside.size:,} numbers lie outside)."
+        )
+    return scales
 
 
 def expect_reach(

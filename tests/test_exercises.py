@@ -63,6 +63,23 @@ EXERCISES = {
         grades={"inception-module-shapes-tests": 5, "inception-module-behaviour-tests": 5},
         public_line="grading.expect_tensor_shape(y, (28, 28, 256), what)",
     ),
+    "05_mobilenet": Exercise(
+        grades={
+            "depthwise-separable-block-tests": 4,
+            "separable-cost-ratio-tests": 2,
+            "inverted-residual-block-tests": 4,
+        },
+        public_line="grading.expect_tensor_shape(y, (112, 112, 64), what)",
+    ),
+    "06_efficientnet": Exercise(
+        grades={
+            "compound-multipliers-tests": 2,
+            "round-filters-tests": 3,
+            "round-repeats-tests": 1,
+            "squeeze-excite-tests": 4,
+        },
+        public_line="grading.expect_tensor_shape(y, (112, 112, 32), what)",
+    ),
 }
 ASSIGNMENTS = sorted(EXERCISES)
 

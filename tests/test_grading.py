@@ -163,3 +163,50 @@ def test_expect_reach_of_some_channels():
         grading.expect_reach(constant, 1, "f(x)")
     with fails("should keep the height and width of its 7x7 input"):
         grading.expect_reach(conv_model((7, 7, 3), layers.Conv2D(2, 3)), 3, "f(x)")
+
+
+def test_expect_between():
+    grading.expect_between(np.array([0.0, 3.0, 6.0]), 0, 6, "relu6(x)")
+    message = (
+        r"^relu6\(x\) should all lie between 0 and 6 \(ReLU6\), but of 4 values 2 are above 6 "
+        r"\(the largest is 9\)\.$"
+    )
+    with fails(message):
+        grading.expect_between(np.array([7.0, 9.0, 0.0, 6.0]), 0, 6, "relu6(x)", why="ReLU6")
+    with fails(r"1 are below 0 \(the smallest is -1\) and 1 are above 6 \(the largest is 7\)\.$"):
+        grading.expect_between(np.array([-1.0, 7.0]), 0, 6, "relu6(x)")
+    with fails("some are NaN"):
+        grading.expect_between(np.array([np.nan, 1.0]), 0, 6, "relu6(x)")
+
+
+def test_expect_some_negative():
+    grading.expect_some_negative(np.array([[0.5, -1e-3]]), "z")
+    message = (
+        r"^z should include negative values \(no ReLU\), but none of the 2 is negative "
+        r"\(the smallest is 0\.5\)\.$"
+    )
+    with fails(message):
+        grading.expect_some_negative(np.array([0.5, 2.0]), "z", why="no ReLU")
+    with fails(r"none of the 1 is negative\.$"):
+        grading.expect_some_negative(np.array([np.nan]), "z")
+
+
+def test_expect_channel_scaling_returns_one_number_per_image_and_channel():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.5, 1.5, size=(2, 4, 5, 3)) * rng.choice([-1.0, 1.0], size=(2, 4, 5, 3))
+    gates = rng.uniform(0.1, 0.9, size=(2, 3))
+    scaled = images * gates[:, None, None, :]
+    np.testing.assert_allclose(grading.expect_channel_scaling(images, scaled, "se(x)"), gates)
+    with fails(r"^se\(x\) should multiply each channel by a number between 0 and 1 \(sigmoid\), "):
+        grading.expect_channel_scaling(images, 2 * scaled, "se(x)", why="sigmoid")
+    grading.expect_channel_scaling(images, 2 * scaled, "se(x)", high=2)
+    pixelwise = scaled.copy()
+    pixelwise[1, 2, 3, 0] *= 1.5
+    message = (
+        r"^each channel of se\(x\) should be the same channel of the input times one number, "
+        r"the same at every pixel, but channel 0 of image 1 is not: at pixel \(2, 3\)"
+    )
+    with fails(message):
+        grading.expect_channel_scaling(images, pixelwise, "se(x)")
+    with fails(r"should have the shape of its input, \(2, 4, 5, 3\), but yours has \(2, 4, 5, 2\)"):
+        grading.expect_channel_scaling(images, scaled[..., :2], "se(x)")
