@@ -138,7 +138,7 @@ def mobilenet_v2(input_shape=(224, 224, 3), num_classes=1000, alpha=1.0):
 
 # The same designs for 28x28 images: a stride-2 stem to 14x14, then fewer, narrower blocks.
 MOBILENET_V1_SMALL_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
-MOBILENET_V2_SMALL_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 1), (6, 64, 2, 2))
+MOBILENET_V2_SMALL_STAGES = ((1, 16, 1, 1), (6, 24, 1, 2), (6, 32, 1, 1), (6, 64, 1, 2))
 
 
 def mobilenet_v1_small(input_shape=(28, 28, 1), num_classes=10, blocks=None):
