@@ -207,3 +207,11 @@ def test_small_mobilenets_cost_less_than_the_small_vgg():
         model = build()
         assert costs.model_costs(model).macs < 0.6 * vgg
         assert model(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
+
+
+def test_median_predict_seconds_times_a_model():
+    from casebook import training
+
+    model = models.bottleneck_net(4)
+    seconds = training.median_predict_seconds(model, np.zeros((2, 28, 28, 1), "float32"), 3)
+    assert 0 < seconds < 10
