@@ -215,3 +215,26 @@ def test_median_predict_seconds_times_a_model():
     model = models.bottleneck_net(4)
     seconds = training.median_predict_seconds(model, np.zeros((2, 28, 28, 1), "float32"), 3)
     assert 0 < seconds < 10
+
+
+def test_efficientnet_b0_matches_keras_applications_layer_by_layer():
+    mine, reference = models.efficientnet("b0"), keras.applications.EfficientNetB0(weights=None)
+    assert mine.count_params() == reference.count_params() == 5_330_571
+    assert trainable(mine) == 5_288_548
+    shared, differing = costs.layer_differences(mine, reference)
+    assert differing == [] and len(shared) >= 230
+    assert round(costs.model_costs(mine).macs / 1e9, 3) == 0.386
+
+
+def test_efficientnet_scaling_rules():
+    from casebook.models import efficientnets
+
+    depth, width, resolution = efficientnets.compound_multipliers(1)
+    assert (depth, width, resolution) == (1.2, 1.1, 1.15)
+    assert abs(depth * width**2 * resolution**2 - 1.92) < 0.01
+    # keras.applications' B7 (width 2.0, depth 3.1): stem 64, top 2560, 4 repeats -> 13
+    assert efficientnets.round_filters(32, 2.0) == 64
+    assert efficientnets.round_filters(1280, 2.0) == 2560
+    assert efficientnets.round_filters(16, 1.1) == 16  # 17.6 rounds to 16, within 90%
+    assert efficientnets.round_repeats(4, 3.1) == 13
+    assert models.efficientnet("b3").count_params() == 12_320_535

@@ -2,6 +2,7 @@
 
 from casebook.models.alexnet import alexnet, alexnet_small
 from casebook.models.bottleneck import bottleneck_conv, bottleneck_net, channel_reducer
+from casebook.models.efficientnets import efficientnet, efficientnet_scaled
 from casebook.models.inception import googlenet, inception_module, inception_small
 from casebook.models.lenet import lenet5, lenet5_1998
 from casebook.models.mobilenet import (
@@ -30,6 +31,8 @@ __all__ = [
     "channel_reducer",
     "convolutional_block",
     "depthwise_separable_block",
+    "efficientnet",
+    "efficientnet_scaled",
     "googlenet",
     "identity_block",
     "inception_module",
