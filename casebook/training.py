@@ -56,7 +56,6 @@ def train(
     verbose=2,
     name=None,
     loss_weights=None,
-    callbacks=None,
     schedule="constant",
 ):
     """Compile with Adam and sparse cross-entropy, fit, evaluate on the test set.
@@ -83,16 +82,16 @@ def train(
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
     elif schedule != "constant":
         raise ValueError(f"schedule must be 'constant' or 'cosine', not {schedule!r}")
+    loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    if outputs > 1:  # the same labels at every output; accuracy of the first only
+        loss, metrics = [loss] * outputs, [metrics] + [[]] * (outputs - 1)
+        y_train = tuple([y_train] * outputs)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=["sparse_categorical_crossentropy"] * outputs
-        if outputs > 1
-        else "sparse_categorical_crossentropy",
+        loss=loss,
         loss_weights=loss_weights,
-        metrics=[["accuracy"]] + [[]] * (outputs - 1) if outputs > 1 else ["accuracy"],
+        metrics=metrics,
     )
-    if outputs > 1:
-        y_train = tuple([y_train] * outputs)
     start = time.perf_counter()
     history = model.fit(
         x_train,
@@ -101,7 +100,6 @@ def train(
         epochs=epochs,
         validation_split=validation_split,
         verbose=verbose,
-        callbacks=callbacks,
     )
     wall = time.perf_counter() - start
     if outputs > 1:

@@ -16,6 +16,8 @@ import math
 import keras
 from keras import layers
 
+from casebook.models.mobilenet import make_divisible
+
 # The paper's Table 1 (B0), one stage a row:
 # (kernel size, repeats, input channels, output channels, expansion, first stride).
 B0_BLOCKS = (
@@ -50,10 +52,8 @@ def compound_multipliers(phi, alpha=1.2, beta=1.1, gamma=1.15):
 
 def round_filters(filters, width, divisor=8):
     """Scale a channel count by ``width`` and round it to a multiple of ``divisor``, never
-    below 90% of the scaled value (keras.applications' and the paper's code's rule)."""
-    scaled = filters * width
-    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
-    return int(rounded + divisor if rounded < 0.9 * scaled else rounded)
+    below 90% of the scaled value (MobileNet v2's rule, kept by EfficientNet)."""
+    return make_divisible(filters * width, divisor)
 
 
 def round_repeats(repeats, depth):
