@@ -26,12 +26,13 @@ lint: $(VENV)/.installed
 
 setup: $(VENV)/.installed data kernel
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-data.txt pyproject.toml
 	@echo "== creating $(VENV) and installing requirements.txt"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip check
+	$(PY) -m pip install -q --no-deps -r requirements-data.txt
 	touch $@
 
 data: $(VENV)/.installed
