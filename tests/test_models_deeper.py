@@ -238,3 +238,25 @@ def test_efficientnet_scaling_rules():
     assert efficientnets.round_filters(16, 1.1) == 16  # 17.6 rounds to 16, within 90%
     assert efficientnets.round_repeats(4, 3.1) == 13
     assert models.efficientnet("b3").count_params() == 12_320_535
+
+
+def test_efficientnet_small_scales_one_dimension_at_a_time():
+    def blocks(model):
+        return sum(layer.name.endswith("project_conv") for layer in model.layers)
+
+    def stem(model):
+        return model.get_layer("stem_conv")
+
+    base = models.efficientnet_small()
+    assert blocks(base) == 5 and stem(base).filters == 16
+    assert blocks(models.efficientnet_small(depth=2)) == 10
+    assert blocks(models.efficientnet_small(depth=1.2)) == 2 + 3 + 3  # repeats round up
+    assert stem(models.efficientnet_small(width=2)).filters == 32
+    high = models.efficientnet_small(resolution=56)
+    assert high.get_layer("resolution").output.shape[1:3] == (56, 56)
+    assert stem(high).output.shape[1:3] == (28, 28)
+    costs_of = {layer.name: layer for layer in costs.layer_costs(high)}
+    base_costs = {layer.name: layer for layer in costs.layer_costs(base)}
+    assert costs_of["stem_conv"].macs == 4 * base_costs["stem_conv"].macs
+    assert high.count_params() == base.count_params()  # resolution adds no weights
+    assert base.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0).shape == (2, 10)

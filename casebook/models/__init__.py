@@ -2,7 +2,7 @@
 
 from casebook.models.alexnet import alexnet, alexnet_small
 from casebook.models.bottleneck import bottleneck_conv, bottleneck_net, channel_reducer
-from casebook.models.efficientnets import efficientnet, efficientnet_scaled
+from casebook.models.efficientnets import efficientnet, efficientnet_scaled, efficientnet_small
 from casebook.models.inception import googlenet, inception_module, inception_small
 from casebook.models.lenet import lenet5, lenet5_1998
 from casebook.models.mobilenet import (
@@ -33,6 +33,7 @@ __all__ = [
     "depthwise_separable_block",
     "efficientnet",
     "efficientnet_scaled",
+    "efficientnet_small",
     "googlenet",
     "identity_block",
     "inception_module",

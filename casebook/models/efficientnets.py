@@ -29,6 +29,13 @@ B0_BLOCKS = (
     (5, 4, 112, 192, 6, 2),
     (3, 1, 192, 320, 6, 1),
 )
+# A small baseline for 28x28 grey images, in the same format: three stages of MBConv blocks.
+SMALL_BLOCKS = (
+    (3, 1, 16, 16, 1, 1),
+    (3, 2, 16, 24, 4, 2),
+    (3, 2, 24, 40, 4, 2),
+)
+SMALL_BN_MOMENTUM = 0.9  # statistics that settle within a short run (see resnet_small)
 # (width, depth, resolution) that keras.applications ships for B0..B7 (hand-picked, close to
 # but not exactly beta^phi, alpha^phi and 224 * gamma^phi).
 SCALING = {
@@ -72,23 +79,33 @@ def squeeze_excite(x, reduced_filters, name, activation="swish"):
     return layers.Multiply(name=f"{name}se_excite")([x, se])
 
 
-def mbconv(x, filters_in, filters_out, kernel_size, strides, expand_ratio, name, drop_rate=0.0):
+def mbconv(
+    x,
+    filters_in,
+    filters_out,
+    kernel_size,
+    strides,
+    expand_ratio,
+    name,
+    drop_rate=0.0,
+    momentum=0.99,
+):
     """MobileNet v2's inverted residual with swish and squeeze-and-excitation: expand (1x1),
     depthwise (k x k), SE gate, linear projection (1x1); the input is added back (through
     stochastic depth while training) when the block keeps the shape."""
     inputs, filters = x, filters_in * expand_ratio
     if expand_ratio != 1:
         x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}expand_conv")(x)
-        x = layers.BatchNormalization(name=f"{name}expand_bn")(x)
+        x = layers.BatchNormalization(momentum=momentum, name=f"{name}expand_bn")(x)
         x = layers.Activation("swish", name=f"{name}expand_activation")(x)
     x = layers.DepthwiseConv2D(
         kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}dwconv"
     )(x)
-    x = layers.BatchNormalization(name=f"{name}bn")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}bn")(x)
     x = layers.Activation("swish", name=f"{name}activation")(x)
     x = squeeze_excite(x, max(1, int(filters_in * SE_RATIO)), name)
     x = layers.Conv2D(filters_out, 1, use_bias=False, name=f"{name}project_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}project_bn")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}project_bn")(x)
     if strides == 1 and filters_in == filters_out:
         if drop_rate > 0:  # stochastic depth: drop the whole residual branch per example
             x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}drop")(x)
@@ -157,3 +174,39 @@ def efficientnet_scaled(
     x = layers.Dropout(dropout, name="top_dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def efficientnet_small(width=1.0, depth=1.0, resolution=28, input_shape=(28, 28, 1), num_classes=10):
+    """A small EfficientNet-style baseline for Fashion-MNIST, scaled like B0: the input is
+    resized to ``resolution`` inside the model (so every variant reads the same data), then a
+    3x3 stride-2 stem (16 channels x width), the stages of ``SMALL_BLOCKS`` with their repeats
+    x depth (rounded up) and channels x width (rounded to multiples of 8), a 1x1 convolution to
+    128 x width channels, pooling and softmax."""
+    inputs = keras.Input(input_shape, name="input")
+    x = inputs
+    if resolution != input_shape[0]:
+        x = layers.Resizing(resolution, resolution, name="resolution")(x)
+    x = layers.Conv2D(
+        round_filters(16, width), 3, strides=2, padding="same", use_bias=False, name="stem_conv"
+    )(x)
+    x = layers.BatchNormalization(momentum=SMALL_BN_MOMENTUM, name="stem_bn")(x)
+    x = layers.Activation("swish", name="stem_activation")(x)
+    for number, (kernel, repeats, c_in, c_out, expansion, stride) in enumerate(SMALL_BLOCKS, 1):
+        filters_in, filters_out = round_filters(c_in, width), round_filters(c_out, width)
+        for repeat in range(round_repeats(repeats, depth)):
+            x = mbconv(
+                x,
+                filters_in if repeat == 0 else filters_out,
+                filters_out,
+                kernel,
+                stride if repeat == 0 else 1,
+                expansion,
+                name=f"block{number}{chr(ord('a') + repeat)}_",
+                momentum=SMALL_BN_MOMENTUM,
+            )
+    x = layers.Conv2D(round_filters(128, width), 1, use_bias=False, name="top_conv")(x)
+    x = layers.BatchNormalization(momentum=SMALL_BN_MOMENTUM, name="top_bn")(x)
+    x = layers.Activation("swish", name="top_activation")(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="efficientnet_small")
