@@ -8,8 +8,11 @@
 ``_build/executed/<profile>/`` and the facts each chapter verified into
 ``_build/results/<profile>/``. An execution is reused while the notebook, the package, the
 profiles and the requirements are unchanged (a hash of all of them), so the tests and the
-book share one run. ``build`` stages the book sources with the executed notebooks and runs
-Jupyter Book with execution off and Sphinx warnings as errors.
+book share one run. A copy of each execution is also kept under that hash outside the clone
+(``$CASEBOOK_CACHE``, by default ``~/.cache/casebook/executions``; ``CASEBOOK_CACHE=off``
+turns it off), so a fresh clone of unchanged pages does not train them again. ``build``
+stages the book sources with the executed notebooks and runs Jupyter Book with execution off
+and Sphinx warnings as errors.
 """
 
 import argparse
@@ -87,7 +90,8 @@ def inputs_hash(root, notebook, profile, seed):
     digest = hashlib.sha256(f"{profile}|{seed}|{os.environ.get('KERAS_BACKEND', '')}".encode())
     digest.update(json.dumps(expectations, sort_keys=True, default=str).encode())
     code = [p for p in sorted(PACKAGE.rglob("*.py")) if p.name not in NOT_USED_BY_CHAPTERS]
-    for path in [root / notebook, root / "requirements.txt", *code]:
+    requirements = [root / "requirements.txt", root / "requirements-data.txt"]
+    for path in [root / notebook, *requirements, *code]:
         if path.exists():
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
@@ -125,11 +129,17 @@ def execute(profile="cpu", seed=0, only=(), force=False, root=None):
             print(f"{label}: unchanged since its last run, reusing it", flush=True)
             outcome[str(notebook)] = "cached"
             continue
+        results = results_file(root, profile, notebook)
+        if not force and restore(key, target, results):
+            print(f"{label}: reusing the run with the same inputs from {shared_cache()}")
+            outcome[str(notebook)] = "cached"
+            continue
         print(f"{label}: executing ({profile} profile, seed {seed})", flush=True)
         start = time.perf_counter()
         try:
             run_papermill(root, notebook, target, profile, seed, key)
-            stamp(results_file(root, profile, notebook), key)
+            stamp(results, key)
+            keep(key, target, results)
         except Exception as error:  # report every failing notebook, not only the first
             failures.append(f"{notebook}: {type(error).__name__}: {str(error)[-2000:]}")
             print(
@@ -167,6 +177,40 @@ def cached(target, key, results):
     metadata = json.loads(target.read_text()).get("metadata", {})
     facts = json.loads(results.read_text())
     return metadata.get("casebook", {}).get("inputs_hash") == key == facts.get("inputs_hash")
+
+
+def shared_cache():
+    """Where executions are kept across clones, or None when CASEBOOK_CACHE=off."""
+    folder = os.environ.get("CASEBOOK_CACHE", "~/.cache/casebook/executions")
+    return None if folder == "off" else Path(folder).expanduser()
+
+
+def keep(key, target, results):
+    """Copy a finished execution and its facts into the shared cache under its inputs hash."""
+    if shared_cache() is None:
+        return
+    folder = shared_cache() / key
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, folder / "executed.ipynb")
+        shutil.copyfile(results, folder / "facts.json")
+    except OSError as error:  # a read-only home should not fail the book
+        print(f"note: could not keep the execution in {folder}: {error}", flush=True)
+
+
+def restore(key, target, results):
+    """Bring back an execution with this inputs hash from the shared cache, if it is whole."""
+    if shared_cache() is None:
+        return False
+    folder = shared_cache() / key
+    executed, facts = folder / "executed.ipynb", folder / "facts.json"
+    if not (executed.exists() and facts.exists()):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(executed, target)
+    shutil.copyfile(facts, results)
+    return cached(target, key, results)
 
 
 def stamp(results, key):

@@ -98,3 +98,25 @@ def test_executions_leave_the_callers_environment_alone(monkeypatch):
     with book.kernel_environment(CASEBOOK_RESULTS="/somewhere"):
         assert os.environ["CASEBOOK_RESULTS"] == "/somewhere"
     assert "CASEBOOK_RESULTS" not in os.environ
+
+
+def test_a_shared_cache_brings_back_only_a_whole_execution_with_the_same_inputs(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CASEBOOK_CACHE", str(tmp_path / "cache"))
+    target, facts = tmp_path / "run" / "page.ipynb", tmp_path / "run" / "page.json"
+    target.parent.mkdir()
+    target.write_text(json.dumps({"cells": [], "metadata": {"casebook": {"inputs_hash": "abc"}}}))
+    facts.write_text(json.dumps({"facts": []}))
+    book.stamp(facts, "abc")
+    book.keep("abc", target, facts)
+
+    clone = tmp_path / "clone"
+    fresh_target, fresh_facts = clone / "page.ipynb", clone / "page.json"
+    assert not book.restore("other inputs", fresh_target, fresh_facts)
+    assert book.restore("abc", fresh_target, fresh_facts)
+    assert book.cached(fresh_target, "abc", fresh_facts)
+    (tmp_path / "cache" / "abc" / "facts.json").unlink()  # half a cache entry is no entry
+    assert not book.restore("abc", clone / "again.ipynb", clone / "again.json")
+    monkeypatch.setenv("CASEBOOK_CACHE", "off")
+    assert book.shared_cache() is None and not book.restore("abc", fresh_target, fresh_facts)
