@@ -90,7 +90,9 @@ def make_divisible(value, divisor=8):
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
-def inverted_residual_block(x, expansion, filters, stride, name="block", momentum=0.999):
+def inverted_residual_block(
+    x, expansion, filters, stride, name="block", momentum=0.999, epsilon=1e-3
+):
     """1x1 expansion to ``expansion`` x the input channels -> BN -> ReLU6 -> depthwise 3x3
     -> BN -> ReLU6 -> 1x1 *linear* projection to ``filters`` -> BN, no activation. The input is
     added back when the block keeps the shape (stride 1, same channels)."""
@@ -98,39 +100,42 @@ def inverted_residual_block(x, expansion, filters, stride, name="block", momentu
     shortcut = x
     if expansion != 1:
         x = layers.Conv2D(expansion * channels, 1, use_bias=False, name=f"{name}expand")(x)
-        x = relu6(f"{name}expand_relu")(bn(f"{name}expand_BN", momentum=momentum)(x))
+        x = relu6(f"{name}expand_relu")(bn(f"{name}expand_BN", epsilon, momentum)(x))
     x = layers.DepthwiseConv2D(
         3, strides=stride, padding="same", use_bias=False, name=f"{name}depthwise"
     )(x)
-    x = relu6(f"{name}depthwise_relu")(bn(f"{name}depthwise_BN", momentum=momentum)(x))
+    x = relu6(f"{name}depthwise_relu")(bn(f"{name}depthwise_BN", epsilon, momentum)(x))
     x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}project")(x)
     # Linear: a ReLU here would zero part of a thin tensor for good (the paper's Sec. 3.2).
-    x = bn(f"{name}project_BN", momentum=momentum)(x)
+    x = bn(f"{name}project_BN", epsilon, momentum)(x)
     if stride == 1 and channels == filters:
         x = layers.Add(name=f"{name}add")([shortcut, x])
     return x
 
 
-def mobilenet_v2(input_shape=(224, 224, 3), num_classes=1000, alpha=1.0):
+def mobilenet_v2(input_shape=(224, 224, 3), num_classes=1000, alpha=1.0, bn_epsilon=1e-3):
     """MobileNet v2 as keras.applications builds it (layer names included): a 3x3 stride-2
     convolution, 17 inverted residual blocks (Table 2), a 1x1 convolution to 1280 channels,
-    global average pooling and a dense softmax."""
+    global average pooling and a dense softmax. ``bn_epsilon`` is Keras' 1e-3 by default;
+    weights trained in PyTorch need its 1e-5."""
     inputs = keras.Input(input_shape, name="input")
     x = layers.Conv2D(
         make_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="Conv1"
     )(inputs)
-    x = relu6("Conv1_relu")(bn("bn_Conv1", momentum=0.999)(x))
+    x = relu6("Conv1_relu")(bn("bn_Conv1", bn_epsilon, momentum=0.999)(x))
     block = 0
     for expansion, channels, repeats, first_stride in MOBILENET_V2_STAGES:
         for repeat in range(repeats):
             name = f"block_{block}_" if block else "expanded_conv_"
             stride = first_stride if repeat == 0 else 1
             filters = make_divisible(int(channels * alpha))
-            x = inverted_residual_block(x, expansion, filters, stride, name=name)
+            x = inverted_residual_block(
+                x, expansion, filters, stride, name=name, epsilon=bn_epsilon
+            )
             block += 1
     last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
     x = layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
-    x = relu6("out_relu")(bn("Conv_1_bn", momentum=0.999)(x))
+    x = relu6("out_relu")(bn("Conv_1_bn", bn_epsilon, momentum=0.999)(x))
     x = layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=f"mobilenet_v2_{alpha:g}")
