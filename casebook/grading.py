@@ -474,3 +474,57 @@ def expect_reach(
 
 def _pixels(n: int) -> str:
     return f"{int(n)} pixel{'' if n == 1 else 's'}"
+
+
+def expect_raises(
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    error: type[BaseException],
+    what: str,
+    why: str | None = None,
+) -> None:
+    """Check that ``function(*args)`` raises ``error`` (a ValueError for a crop that does not fit,
+    say); ``what`` names the call in the message."""
+    try:
+        result = function(*args)
+    except error:
+        return
+    except Exception as other:
+        raise AssertionError(
+            f"{what} should raise {error.__name__}{_because(why)}, but it raised "
+            f"{type(other).__name__}: {other}."
+        ) from None
+    raise AssertionError(
+        f"{what} should raise {error.__name__}{_because(why)}, but it returned "
+        f"{_summary(result)} without an error."
+    )
+
+
+def _summary(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and len(shape):
+        return f"an array of shape {tuple(int(d) for d in shape)}"
+    return repr(value)
+
+
+def expect_columns_up_to_sign(
+    got: Any, expected: Any, what: str, tol: float = 1e-4, why: str | None = None
+) -> None:
+    """Check a matrix column by column where each column may come out multiplied by -1 (an
+    eigenvector's sign is arbitrary); names the first column that matches neither way."""
+    got, expected = _as_array(got), _as_array(expected)
+    if got.shape != expected.shape or got.ndim != 2:
+        raise AssertionError(
+            f"{what} should be a matrix of shape {expected.shape}{_because(why)}, "
+            f"but yours has shape {got.shape}."
+        )
+    for column in range(expected.shape[1]):
+        mine, want = got[:, column], expected[:, column]
+        if not (np.allclose(mine, want, atol=tol) or np.allclose(mine, -want, atol=tol)):
+            shown = np.array2string(mine, precision=4)
+            wanted = np.array2string(want, precision=4)
+            raise AssertionError(
+                f"{what}: column {column} should be {wanted} (or its negative){_because(why)}, "
+                f"but yours is {shown}. Check the order of the columns (largest eigenvalue "
+                "first) and that each eigenvector is a column, not a row."
+            )
