@@ -9,8 +9,8 @@
 ``_build/results/<profile>/``. An execution is reused while the notebook, the package, the
 profiles and the requirements are unchanged (a hash of all of them), so the tests and the
 book share one run. A copy of each execution is also kept under that hash outside the clone
-(``$CASEBOOK_CACHE``, by default ``~/.cache/casebook/executions``; ``CASEBOOK_CACHE=off``
-turns it off), so a fresh clone of unchanged pages does not train them again. ``build``
+(``$CASEBOOK_EXECUTION_CACHE``, by default ``~/.cache/casebook/executions``; ``off`` turns it
+off), so a fresh clone of unchanged pages does not train them again. ``build``
 stages the book sources with the executed notebooks and runs Jupyter Book with execution off
 and Sphinx warnings as errors.
 """
@@ -180,8 +180,8 @@ def cached(target, key, results):
 
 
 def shared_cache():
-    """Where executions are kept across clones, or None when CASEBOOK_CACHE=off."""
-    folder = os.environ.get("CASEBOOK_CACHE", "~/.cache/casebook/executions")
+    """Where executions are kept across clones, or None when CASEBOOK_EXECUTION_CACHE=off."""
+    folder = os.environ.get("CASEBOOK_EXECUTION_CACHE", "~/.cache/casebook/executions")
     return None if folder == "off" else Path(folder).expanduser()
 
 

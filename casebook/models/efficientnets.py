@@ -176,7 +176,9 @@ def efficientnet_scaled(
     return keras.Model(inputs, outputs, name=name)
 
 
-def efficientnet_small(width=1.0, depth=1.0, resolution=28, input_shape=(28, 28, 1), num_classes=10):
+def efficientnet_small(
+    width=1.0, depth=1.0, resolution=28, input_shape=(28, 28, 1), num_classes=10
+):
     """A small EfficientNet-style baseline for Fashion-MNIST, scaled like B0: the input is
     resized to ``resolution`` inside the model (so every variant reads the same data), then a
     3x3 stride-2 stem (16 channels x width), the stages of ``SMALL_BLOCKS`` with their repeats
