@@ -2,6 +2,8 @@
 
     python -m casebook.book execute [--profile cpu] [--force] [NOTEBOOK ...]
     python -m casebook.book build   [--profile cpu]
+    python -m casebook.book site    [--profile cpu]  (build from the executions there are)
+    python -m casebook.book mathjax  (fetches MathJax once, for pages that work offline)
     python -m casebook.book figures  (redraws the README's figures in _static/)
 
 ``execute`` runs each chapter with papermill, injecting the profile and seed, into
@@ -12,7 +14,8 @@ book share one run. A copy of each execution is also kept under that hash outsid
 (``$CASEBOOK_EXECUTION_CACHE``, by default ``~/.cache/casebook/executions``; ``off`` turns it
 off), so a fresh clone of unchanged pages does not train them again. ``build``
 stages the book sources with the executed notebooks and runs Jupyter Book with execution off
-and Sphinx warnings as errors.
+and Sphinx warnings as errors. The pages load MathJax from the site itself (a copy fetched
+once with ``npm pack`` into ``_build/vendor``), never from a CDN, so the book reads offline.
 """
 
 import argparse
@@ -21,9 +24,12 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,8 +38,24 @@ import yaml
 PACKAGE = Path(__file__).resolve().parent
 KERNEL = "casebook"
 BOOK_FILES = ("_config.yml", "_toc.yml", "logo.png", "references.bib")
-NOT_USED_BY_CHAPTERS = {"book.py", "course.py", "grading.py"}  # executor, autograder
+# The libraries whose versions decide what a chapter computes (a test-only tool in
+# requirements.txt should not make every chapter run again).
+COMPUTING_LIBRARIES = ("keras", "numpy", "scikit-learn", "pandas", "matplotlib")
+BACKEND_LIBRARIES = {
+    "tensorflow": ("tensorflow", "tensorflow-cpu"),
+    "jax": ("jax", "jaxlib"),
+    "torch": ("torch",),
+}
+IMPORT = re.compile(
+    r"^\s*(?:from casebook(?:\.(\w+))?[.\w]* import ([\w, ()]+)|import casebook\.(\w+))", re.M
+)
 VERIFICATION = "verification.ipynb"  # runs after the chapters: it reads their results
+MATHJAX = "3.2.2"  # the MathJax 3 that Jupyter Book 1 would load from jsDelivr
+MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"
+# What tex-mml-chtml.js loads at run time (fonts, TeX extensions, menu, speech); the other
+# combined builds of the package are left out.
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output", "ui", "a11y", "adaptors", "sre")
+OFFLINE = "_offline"  # staged folder given to Sphinx as html_extra_path (see _config.yml)
 
 
 def repo_root(start=None):
@@ -78,8 +100,9 @@ def chapter_notebooks(root):
 
 def inputs_hash(root, notebook, profile, seed):
     """A hash of everything an execution depends on, so an unchanged notebook is not re-run:
-    the notebook, the package's code, this page's settings, bands and references, the
-    requirements, the profile, the seed and the Keras backend."""
+    the notebook, the package modules it imports (and the modules those import), this page's
+    settings, bands and references, the versions of the computing libraries, the data wheels,
+    the profile, the seed and the Keras backend."""
     from casebook import results
 
     page = page_name(notebook)
@@ -89,13 +112,62 @@ def inputs_hash(root, notebook, profile, seed):
     }
     digest = hashlib.sha256(f"{profile}|{seed}|{os.environ.get('KERAS_BACKEND', '')}".encode())
     digest.update(json.dumps(expectations, sort_keys=True, default=str).encode())
-    code = [p for p in sorted(PACKAGE.rglob("*.py")) if p.name not in NOT_USED_BY_CHAPTERS]
-    requirements = [root / "requirements.txt", root / "requirements-data.txt"]
-    for path in [root / notebook, *requirements, *code]:
+    digest.update(json.dumps(library_versions(), sort_keys=True).encode())
+    code = chapter_modules(code_of(root / notebook))
+    for path in [root / notebook, root / "requirements-data.txt", *code]:
         if path.exists():
-            digest.update(path.name.encode())
+            digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def code_of(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def chapter_modules(code):
+    """The package's source files that ``code`` imports, directly or through one another (a
+    subpackage counts whole), so changing the autograder or the executor re-runs nothing."""
+    found, queue = set(), [PACKAGE / "__init__.py"]
+    queue += module_files(code)
+    while queue:
+        path = queue.pop()
+        if path in found or not path.exists():
+            continue
+        found.add(path)
+        queue += module_files(path.read_text())
+    return sorted(found)
+
+
+def module_files(code):
+    """Files of the casebook modules one source imports."""
+    names = set()
+    for submodule, imported, dotted in IMPORT.findall(code):
+        if submodule or dotted:
+            names.add(submodule or dotted)
+        else:  # from casebook import a, b
+            names |= {n.strip(" ()") for n in imported.split(",") if n.strip(" ()")}
+    files = []
+    for name in names:
+        if (PACKAGE / name).is_dir():
+            files += sorted((PACKAGE / name).rglob("*.py"))
+        elif (PACKAGE / f"{name}.py").exists():
+            files.append(PACKAGE / f"{name}.py")
+    return files
+
+
+def library_versions():
+    from importlib import metadata
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    versions = {}
+    for name in COMPUTING_LIBRARIES + BACKEND_LIBRARIES.get(backend, ()):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def page_name(notebook):
@@ -302,7 +374,53 @@ def stage(root, profile):
     for folder in ("images", "_static"):
         if (root / folder).exists():
             shutil.copytree(root / folder, staged / folder)
+    # Not under _static: Jupyter Book adds every .js file there to every page. html_extra_path
+    # copies this folder's _static/mathjax into the site's _static/mathjax (mathjax_path).
+    shutil.copytree(mathjax(root), staged / OFFLINE / "_static" / "mathjax")
     return staged
+
+
+def mathjax(root):
+    """MathJax's es5 build for the site, fetched once (npm pack, or the npm registry when npm is
+    not installed) into _build/vendor and checked against its sha256."""
+    folder = root / "_build" / "vendor" / f"mathjax-{MATHJAX}"
+    if (folder / "tex-mml-chtml.js").exists():
+        return folder
+    print(f"fetching MathJax {MATHJAX} into {folder}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tarball = Path(tmp) / f"mathjax-{MATHJAX}.tgz"
+        npm = shutil.which("npm")
+        if npm is not None:  # the registry, proxy and credentials npm is configured with
+            subprocess.run(
+                [npm, "pack", f"mathjax@{MATHJAX}", "--pack-destination", tmp, "--silent"],
+                check=True,
+                cwd=tmp,
+                stdout=subprocess.DEVNULL,
+            )
+        else:  # the same file, straight from the registry
+            import urllib.request
+
+            registry = os.environ.get("npm_config_registry", "https://registry.npmjs.org")
+            url = f"{registry.rstrip('/')}/mathjax/-/{tarball.name}"
+            urllib.request.urlretrieve(url, tarball)
+        digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+        if digest != MATHJAX_SHA256:
+            raise RuntimeError(f"{tarball.name} has sha256 {digest}, expected {MATHJAX_SHA256}")
+        with tarfile.open(tarball) as archive:
+            archive.extractall(tmp, filter="data")
+        package = Path(tmp) / "package"
+        partial = folder.with_name(f"{folder.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        shutil.copy2(package / "LICENSE", partial / "LICENSE")
+        for part in MATHJAX_PARTS:
+            source = package / "es5" / part
+            if source.is_dir():
+                shutil.copytree(source, partial / part)
+            else:
+                shutil.copy2(source, partial / part)
+        partial.rename(folder)
+    return folder
 
 
 def hide_injected_parameters(notebook_json):
@@ -319,6 +437,13 @@ def build(profile="cpu", seed=0, root=None):
     """Execute what changed, run the verification page, stage and build the HTML."""
     root = repo_root(root)
     outcome = execute(profile, seed, root=root)
+    return outcome, site(profile, seed, root)
+
+
+def site(profile="cpu", seed=0, root=None):
+    """Run the verification page, stage and build the HTML from the executions in _build
+    (chapters without one are shown unexecuted); returns the folder of the HTML."""
+    root = repo_root(root)
     verify_page(root, profile, seed)
     staged = stage(root, profile)
     output = build_dir(root, "site", profile)
@@ -330,7 +455,7 @@ def build(profile="cpu", seed=0, root=None):
     subprocess.run(command, check=True)
     html = output / "_build" / "html"
     print(f"the book is in {html}/index.html", flush=True)
-    return outcome, html
+    return html
 
 
 def verify_page(root, profile, seed):
@@ -340,6 +465,27 @@ def verify_page(root, profile, seed):
         target = build_dir(root, "executed", profile) / VERIFICATION
         print(f"{VERIFICATION}: collecting the recorded facts", flush=True)
         run_papermill(root, Path(VERIFICATION), target, profile, seed, key="always")
+
+
+def setup(app):
+    """The book's Sphinx extension (``_config.yml``: ``sphinx.extra_extensions``).
+
+    Jupyter Book always loads sphinx-thebe, whose inline configuration lands twice on every
+    page (a console error: "Identifier 'THEBE_JS_URL' has already been declared") and names a
+    CDN. The book has no thebe button, so its pages go without thebe's assets.
+    """
+    app.connect("html-page-context", drop_thebe_assets, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def drop_thebe_assets(app, pagename, templatename, context, doctree):
+    def thebe(asset):
+        body = getattr(asset, "attributes", {}).get("body") or ""
+        return "thebe" in str(getattr(asset, "filename", asset) or "") or "THEBE" in body
+
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [asset for asset in context[key] if not thebe(asset)]
 
 
 def readme_figures(folder):
@@ -364,7 +510,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m casebook.book", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("command", choices=["execute", "build", "figures"])
+    parser.add_argument("command", choices=["execute", "build", "site", "mathjax", "figures"])
     parser.add_argument("notebooks", nargs="*", help="only these (path or file stem); default all")
     parser.add_argument("--profile", default=os.environ.get("CASEBOOK_PROFILE", "cpu"))
     parser.add_argument("--seed", type=int, default=0)
@@ -375,6 +521,10 @@ def main(argv=None):
             execute(args.profile, args.seed, args.notebooks, args.force)
         elif args.command == "figures":
             print("\n".join(str(p) for p in readme_figures(repo_root() / "_static")))
+        elif args.command == "mathjax":
+            print(mathjax(repo_root()))
+        elif args.command == "site":
+            site(args.profile, args.seed)
         else:
             build(args.profile, args.seed)
     except (RuntimeError, ValueError, FileNotFoundError, subprocess.CalledProcessError) as error:

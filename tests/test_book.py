@@ -1,20 +1,28 @@
 """The HTML book is built from the executions the tests checked, with warnings as errors."""
 
+import functools
+import json
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from casebook import book
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@functools.cache
+def built(profile):
+    """Build the book once per test run; test_browser.py reads the same site."""
+    return book.build(profile, root=ROOT)
+
+
 @pytest.fixture(scope="module")
 def site(executed):
     profile, _ = executed
-    outcome, html = book.build(profile, root=ROOT)
-    return outcome, html
+    return built(profile)
 
 
 @pytest.mark.notebooks
@@ -49,3 +57,79 @@ def test_no_hidden_test_reaches_the_exercise_page(site):
     assert len(pages) == len(list((ROOT / "solutions").glob("*/*.ipynb")))
     for page in pages:
         assert "HIDDEN TESTS" not in page.read_text(), page
+
+
+def notebook_pages():
+    """Every page of the table of contents that is a notebook: chapters, exercises, verification."""
+    return [name for name in book.toc_files(ROOT) if book.resolve(ROOT, name).suffix == ".ipynb"]
+
+
+def test_pages_load_mathjax_from_the_site_not_a_cdn():
+    sphinx = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert "://" not in sphinx["mathjax_path"]
+    assert sphinx["html_extra_path"] == [book.OFFLINE]
+
+
+@pytest.mark.notebooks
+def test_no_page_loads_anything_from_another_host(site):
+    _, html = site
+    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").exists()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    remote = re.compile(r"<(?:script|link|img|iframe)[^>]*(?:src|href)=\"(?:https?:)?//", re.I)
+    for page in html.rglob("*.html"):
+        assert not remote.search(page.read_text()), f"{page} loads a file from another host"
+
+
+@pytest.mark.notebooks
+def test_every_notebook_page_downloads_its_ipynb_and_launches_it(site):
+    _, html = site
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repository, branch = config["repository"]["url"], config["repository"]["branch"]
+    org_repo = repository.removeprefix("https://github.com/")
+    for name in notebook_pages():
+        page = (html / f"{name}.html").read_text()
+        download = re.search(r'href="([^"]+\.ipynb)"[^>]*btn-download-source-button', page)
+        assert download, f"{name}: no .ipynb download button"
+        notebook = json.loads((html / f"{name}.html").parent.joinpath(download[1]).read_text())
+        assert notebook["nbformat"] == 4 and notebook["cells"], name
+        colab = f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/{name}.ipynb"
+        assert f'href="{colab}"' in page, f"{name}: no Colab button for {colab}"
+        binder = f"/v2/gh/{org_repo}/{branch}?urlpath=lab/tree/{name}.ipynb"
+        assert binder in page, f"{name}: no Binder button"
+        assert (ROOT / f"{name}.ipynb").exists(), f"{name}.ipynb is not in the repository"
+
+
+@pytest.mark.notebooks
+def test_the_verification_page_lists_every_page_and_fact(site):
+    _, html = site
+    page = (html / "verification.html").read_text()
+    for notebook in book.chapter_notebooks(ROOT):
+        assert f'href="{notebook.with_suffix(".html").as_posix()}"' in page, notebook
+    facts = book.build_dir(ROOT, "results", html.parents[1].name)  # _build/site/<profile>/...
+    for path in facts.glob("*.json"):
+        for fact in json.loads(path.read_text())["facts"]:
+            assert fact["name"] in page, fact["name"]
+
+
+def markdown_of(notebook):
+    cells = json.loads((ROOT / notebook).read_text())["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+
+
+def test_every_chapter_page_ends_with_a_summary_and_the_chapter_links_its_exercise():
+    chapters = {}
+    for notebook in book.chapter_notebooks(ROOT):
+        markdown = markdown_of(notebook)
+        assert re.search(r"^## Summary", markdown[-1], flags=re.M), f"{notebook}: no summary"
+        chapters.setdefault(notebook.parts[1], []).append("\n".join(markdown))
+    for chapter, pages in chapters.items():
+        exercise = f"autograder/release/{chapter}/{chapter}"
+        assert any(exercise in page for page in pages), f"chapter {chapter} never links {exercise}"
+
+
+def test_the_course_map_and_the_exercises_page_link_every_chapter_and_exercise():
+    intro, exercises = (ROOT / "intro.md").read_text(), (ROOT / "exercises.md").read_text()
+    for chapter in sorted({nb.parts[1] for nb in book.chapter_notebooks(ROOT)}):
+        exercise = f"(autograder/release/{chapter}/{chapter})"
+        assert f"(chapters/{chapter}/index)" in intro, chapter
+        assert exercise in intro and exercise in exercises, chapter
