@@ -120,3 +120,19 @@ def test_a_shared_cache_brings_back_only_a_whole_execution_with_the_same_inputs(
     assert not book.restore("abc", clone / "again.ipynb", clone / "again.json")
     monkeypatch.setenv("CASEBOOK_EXECUTION_CACHE", "off")
     assert book.shared_cache() is None and not book.restore("abc", fresh_target, fresh_facts)
+
+
+def test_a_chapters_hash_covers_the_modules_it_imports_and_not_the_autograder():
+    root = book.repo_root()
+    autograder = {"course.py", "grading.py", "sandbox.py", "book.py", "bench.py"}
+    for notebook in book.chapter_notebooks(root):
+        files = {
+            path.relative_to(book.PACKAGE).as_posix()
+            for path in book.chapter_modules(book.code_of(root / notebook))
+        }
+        assert {"training.py", "results.py", "models/lenet.py"} <= files, notebook
+        assert not files & autograder, notebook
+    pretrained = book.chapter_modules("from casebook import data, pretrained, transfer\n")
+    assert book.PACKAGE / "pretrained.py" in pretrained and book.PACKAGE / "data.py" in pretrained
+    nested = book.chapter_modules("from casebook.models import efficientnets\n")
+    assert book.PACKAGE / "models" / "efficientnets.py" in nested

@@ -1,0 +1,218 @@
+"""The book's benchmark: where the time goes, printed as one table and saved for the book.
+
+    python -m casebook.bench [--quick] [--out _build/bench]
+
+It measures, on this machine and in one run:
+
+- the time of each chapter in the cpu profile (from the executions papermill recorded);
+- training throughput (images/s) of each small architecture on Fashion-MNIST-sized batches;
+- the input pipeline (``casebook.augment.AugmentedBatches``, with and without distortions on
+  worker threads) as a ratio of training from arrays in memory;
+- building the book from cached executions against the time a cold build adds (the chapters'
+  execution times summed);
+- the autograder: submissions graded per minute, sequentially and in parallel, when
+  ``casebook.course`` offers a benchmark;
+- the same model's training throughput on each Keras backend that is installed, side by side
+  (each in a fresh interpreter, since the backend is chosen at import).
+
+It is a measurement, not a test: it prints ratios and never fails on a speed.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BACKENDS = ("tensorflow", "jax", "torch")
+ARCHITECTURES = {
+    "LeNet-5": ("lenet5", {"input_shape": (28, 28, 1)}),
+    "small VGG": ("vgg_small", {}),
+    "small ResNet-8": ("resnet_small", {"depth": 8}),
+    "small Inception": ("inception_small", {}),
+    "small MobileNet v2": ("mobilenet_v2_small", {}),
+    "small EfficientNet": ("efficientnet_small", {}),
+}
+
+
+def chapter_times(root, profile="cpu"):
+    """{page: seconds} from the papermill metadata of the executed chapters."""
+    folder = root / "_build" / "executed" / profile / "chapters"
+    times = {}
+    for path in sorted(folder.rglob("*.ipynb")):
+        metadata = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
+        if metadata.get("duration"):
+            times[path.relative_to(folder).with_suffix("").as_posix()] = metadata["duration"]
+    return times
+
+
+def batches(count, seed=0):
+    """Fashion-MNIST-shaped random images and labels (throughput does not depend on content)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((count, 28, 28, 1), dtype="float32"), rng.integers(0, 10, count)
+
+
+def images_per_second(model, x, y, epochs=2, batch_size=128):
+    """Training images/s over ``epochs`` after one warm-up epoch (tracing and compilation)."""
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x[: batch_size * 2], y[: batch_size * 2], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    return len(x) * epochs / (time.perf_counter() - start)
+
+
+def architecture_throughput(count):
+    from casebook import models, training
+
+    x, y = batches(count)
+    rows = {}
+    for label, (builder, kwargs) in ARCHITECTURES.items():
+        training.seed_everything(0)
+        rows[label] = images_per_second(getattr(models, builder)(**kwargs), x, y)
+    return rows
+
+
+def pipeline_ratios(count):
+    """Training images/s through the threaded pipeline, plain and distorting, over in-memory."""
+    import keras
+
+    from casebook import augment, models, training
+
+    x, y = batches(count)
+
+    def run(source):
+        training.seed_everything(0)
+        model = models.lenet5(input_shape=(28, 28, 1), activation="relu", pooling="max")
+        model.compile(keras.optimizers.Adam(), "sparse_categorical_crossentropy")
+        model.fit(x[:256], y[:256], batch_size=128, verbose=0)
+        start = time.perf_counter()
+        if source is None:
+            model.fit(x, y, epochs=2, batch_size=128, verbose=0)
+        else:
+            model.fit(source, epochs=2, verbose=0)
+        return 2 * count / (time.perf_counter() - start)
+
+    memory = run(None)
+    plain = run(augment.AugmentedBatches(x, y, 128, seed=0))
+    distorted = run(
+        augment.AugmentedBatches(x, y, 128, seed=0, augment=augment.mirror_and_translate)
+    )
+    return {"in memory": memory, "pipeline": plain, "pipeline + distortions": distorted}
+
+
+def book_build_seconds(root):
+    """Seconds to build the HTML from the cached executions (nothing is executed)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "casebook.book", "build"], cwd=root, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        return None
+    return time.perf_counter() - start
+
+
+def grading_rates(quick):
+    """Submissions per minute from the autograder's own benchmark, when it has one."""
+    from casebook import course
+
+    if not hasattr(course, "benchmark"):
+        return {}
+    return course.benchmark(submissions=20 if quick else 100)
+
+
+BACKEND_PROBE = """
+import json
+import keras
+from casebook import models
+from casebook.bench import batches, images_per_second
+keras.utils.set_random_seed(0)
+x, y = batches({count})
+print(json.dumps(images_per_second(models.vgg_small(), x, y)))
+"""
+
+
+def backend_throughput(count):
+    """The small VGG's training images/s on each installed backend, one interpreter each."""
+    rows = {}
+    for backend in BACKENDS:
+        module = "tensorflow" if backend == "tensorflow" else backend
+        if importlib.util.find_spec(module) is None:
+            rows[backend] = None
+            continue
+        code = BACKEND_PROBE.format(count=count)
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            capture_output=True,
+            text=True,
+        )
+        rows[backend] = float(done.stdout.split()[-1]) if done.returncode == 0 else None
+    return rows
+
+
+def table(title, rows, unit, baseline=None):
+    lines = [f"\n{title}", f"| | {unit} |" + (" ratio |" if baseline else ""), "|---|---|"]
+    lines[-1] += "---|" if baseline else ""
+    for name, value in rows.items():
+        if value is None:
+            lines.append(f"| {name} | not available |" + (" |" if baseline else ""))
+            continue
+        ratio = f" {value / rows[baseline]:.2f} |" if baseline and rows.get(baseline) else ""
+        lines.append(f"| {name} | {value:,.1f} |" + ratio)
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer images, a shorter run")
+    parser.add_argument("--out", type=Path, default=Path("_build/bench"))
+    parser.add_argument("--skip-build", action="store_true", help="leave out the book build")
+    args = parser.parse_args(argv)
+    from casebook import book, training
+
+    root = book.repo_root()
+    count = 1024 if args.quick else 4096
+    report = {"device": training.describe_device(), "images": count}
+    report["chapter seconds (cpu profile)"] = chapter_times(root)
+    report["training images/s"] = architecture_throughput(count)
+    report["input pipeline images/s"] = pipeline_ratios(count)
+    cached = None if args.skip_build else book_build_seconds(root)
+    cold = sum(report["chapter seconds (cpu profile)"].values())
+    report["book build s"] = {
+        "from cached executions": cached,
+        "cold (executions + build)": cold + cached if cached else None,
+    }
+    report["autograde submissions/min"] = grading_rates(args.quick)
+    report["small VGG training images/s by backend"] = backend_throughput(count)
+
+    text = [f"# Benchmark on {report['device']}"]
+    text.append(table("Chapters, cpu profile", report["chapter seconds (cpu profile)"], "s"))
+    text.append(table("Training throughput", report["training images/s"], "images/s"))
+    text.append(table("Input pipeline", report["input pipeline images/s"], "images/s", "in memory"))
+    text.append(table("Book build", report["book build s"], "s", "from cached executions"))
+    if report["autograde submissions/min"]:
+        text.append(table("Autograder", report["autograde submissions/min"], "submissions/min"))
+    text.append(
+        table(
+            "Same model, each backend",
+            report["small VGG training images/s by backend"],
+            "images/s",
+            "tensorflow",
+        )
+    )
+    output = "\n".join(text) + "\n"
+    print(output)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmark.md").write_text(output)
+    (args.out / "benchmark.json").write_text(json.dumps(report, indent=1))
+    print(f"saved {args.out / 'benchmark.md'} and benchmark.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
