@@ -10,8 +10,7 @@ It measures, on this machine and in one run:
   worker threads) as a ratio of training from arrays in memory;
 - building the book from cached executions against the time a cold build adds (the chapters'
   execution times summed);
-- the autograder: submissions graded per minute, sequentially and in parallel, when
-  ``casebook.course`` offers a benchmark;
+- the autograder: submissions graded per minute, sequentially and in parallel;
 - the same model's training throughput on each Keras backend that is installed, side by side
   (each in a fresh interpreter, since the backend is chosen at import).
 
@@ -22,6 +21,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -117,12 +117,17 @@ def book_build_seconds(root):
 
 
 def grading_rates(quick):
-    """Submissions per minute from the autograder's own benchmark, when it has one."""
-    from casebook import course
-
-    if not hasattr(course, "benchmark"):
-        return {}
-    return course.benchmark(submissions=20 if quick else 100)
+    """Submissions graded per minute, one worker and all cores (``casebook.bench_grading``)."""
+    students = 12 if quick else 100
+    done = subprocess.run(
+        [sys.executable, "-m", "casebook.bench_grading", "--students", str(students)],
+        capture_output=True,
+        text=True,
+    )
+    rates = {}
+    for jobs, rate in re.findall(r"jobs=(\d+): .* = ([\d.]+) submissions/minute", done.stdout):
+        rates[f"{students} submissions, {jobs} worker(s)"] = float(rate)
+    return rates
 
 
 BACKEND_PROBE = """
