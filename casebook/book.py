@@ -8,14 +8,15 @@
 
 ``execute`` runs each chapter with papermill, injecting the profile and seed, into
 ``_build/executed/<profile>/`` and the facts each chapter verified into
-``_build/results/<profile>/``. An execution is reused while the notebook, the package, the
-profiles and the requirements are unchanged (a hash of all of them), so the tests and the
-book share one run. A copy of each execution is also kept under that hash outside the clone
-(``$CASEBOOK_EXECUTION_CACHE``, by default ``~/.cache/casebook/executions``; ``off`` turns it
-off), so a fresh clone of unchanged pages does not train them again. ``build``
-stages the book sources with the executed notebooks and runs Jupyter Book with execution off
-and Sphinx warnings as errors. The pages load MathJax from the site itself (a copy fetched
-once with ``npm pack`` into ``_build/vendor``), never from a CDN, so the book reads offline.
+``_build/results/<profile>/``. An execution is reused while its inputs are unchanged (a hash of
+the notebook, the package modules it imports, its settings and references and the library
+versions), so the tests and the book share one run. A copy of each execution is also kept under
+that hash outside the clone (``$CASEBOOK_EXECUTION_CACHE``, by default ``executions`` in the
+package's cache, ``~/.cache/casebook``; ``off`` turns it off), so a fresh clone of unchanged
+pages does not train them again. ``build`` stages the book sources with the executed notebooks
+and runs Jupyter Book with execution off and Sphinx warnings as errors. The pages load MathJax
+from the site itself (a copy fetched once with ``npm pack`` into ``_build/vendor``), never from
+a CDN, so the book reads offline.
 """
 
 import argparse
@@ -252,9 +253,15 @@ def cached(target, key, results):
 
 
 def shared_cache():
-    """Where executions are kept across clones, or None when CASEBOOK_EXECUTION_CACHE=off."""
-    folder = os.environ.get("CASEBOOK_EXECUTION_CACHE", "~/.cache/casebook/executions")
-    return None if folder == "off" else Path(folder).expanduser()
+    """Where executions are kept across clones: ``$CASEBOOK_EXECUTION_CACHE``, else the
+    folder ``executions`` of the package's cache (the converted weights live there too); None
+    when CASEBOOK_EXECUTION_CACHE=off."""
+    from casebook.pretrained import cache_dir
+
+    folder = os.environ.get("CASEBOOK_EXECUTION_CACHE")
+    if folder == "off":
+        return None
+    return Path(folder).expanduser() if folder else cache_dir() / "executions"
 
 
 def keep(key, target, results):
