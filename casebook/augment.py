@@ -20,7 +20,6 @@ alike.
 
 import math
 import threading
-import time
 
 import keras
 import numpy as np
@@ -313,56 +312,3 @@ class AugmentedBatches(keras.utils.PyDataset):
     def on_epoch_end(self):
         # Keras calls this after its worker threads have stopped: no batch is half-way through.
         self.epoch += 1
-
-
-class EpochTimes(keras.callbacks.Callback):
-    """How long each epoch spent training, from its start to the end of its last batch (the
-    validation pass after it is left out), to compare the throughput of two pipelines."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = self._last = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._last = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(self._last - self._start)
-
-
-def train_on_batches(
-    model, batches, test_data, *, epochs, seed, learning_rate=1e-3, name=None, validation_data=None
-):
-    """``casebook.training.train`` for a stream of batches: Adam, sparse cross-entropy, the same
-    seeds; returns its ``Run``, with the time of every epoch in ``run.extra["epoch_seconds"]``."""
-    from casebook import training
-
-    training.seed_everything(seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    timer = EpochTimes()
-    start = time.perf_counter()
-    history = model.fit(
-        batches, epochs=epochs, validation_data=validation_data, callbacks=[timer], verbose=0
-    )
-    wall = time.perf_counter() - start
-    x_test, y_test = test_data
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
-    return training.Run(
-        name=name or model.name,
-        history={key: [float(v) for v in values] for key, values in history.history.items()},
-        test_accuracy=float(test_accuracy),
-        test_loss=float(test_loss),
-        wall_s=wall,
-        images_per_s=len(batches.x) * epochs / wall,
-        epochs=epochs,
-        seed=seed,
-        device=training.describe_device(),
-        params=model.count_params(),
-        extra={"epoch_seconds": timer.seconds},
-    )

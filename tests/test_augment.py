@@ -181,6 +181,29 @@ def test_augmented_batches_are_seeded_per_epoch_and_batch_not_per_thread():
     np.testing.assert_array_equal(bx, x[by])  # no augment: the images themselves
 
 
+def test_train_reads_a_stream_of_distorted_batches_with_its_own_batch_size_and_timings():
+    import keras
+
+    from casebook import training
+
+    x = np.random.default_rng(0).random((24, 6, 6, 1)).astype(np.float32)
+    y = np.arange(24) % 3
+    training.seed_everything(0)
+    model = keras.Sequential(
+        [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    model.add(keras.layers.Softmax())
+    batches = augment.AugmentedBatches(x, y, 8, seed=0, augment=augment.mirror_and_translate)
+    run = training.train(
+        model, batches, (x, y), epochs=2, seed=0, validation_data=(x[:6], y[:6]), verbose=0
+    )
+    assert len(run.extra["epoch_seconds"]) == 2 and len(run.history["val_accuracy"]) == 2
+    assert run.images_per_s == pytest.approx(24 * 2 / run.wall_s)
+    with pytest.raises(ValueError, match="several outputs"):
+        two_heads = keras.Model(model.inputs, [model.outputs[0], model.outputs[0]])
+        training.train(two_heads, batches, (x, y), epochs=1, seed=0, verbose=0)
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 

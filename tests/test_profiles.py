@@ -136,3 +136,60 @@ def test_a_chapters_hash_covers_the_modules_it_imports_and_not_the_autograder():
     assert book.PACKAGE / "pretrained.py" in pretrained and book.PACKAGE / "data.py" in pretrained
     nested = book.chapter_modules("from casebook.models import efficientnets\n")
     assert book.PACKAGE / "models" / "efficientnets.py" in nested
+
+
+def notebook(*cells):
+    return {"cells": list(cells), "metadata": {"kernelspec": {"language": "python"}}}
+
+
+def code(source, **metadata):
+    return {"cell_type": "code", "source": source, "metadata": metadata, "outputs": []}
+
+
+def prose(source):
+    return {"cell_type": "markdown", "source": source, "metadata": {}}
+
+
+def test_editing_prose_or_alt_text_keeps_the_execution_and_editing_code_does_not(tmp_path):
+    page = tmp_path / "page.ipynb"
+
+    def inputs(content):
+        page.write_text(json.dumps(content))
+        return book.execution_inputs(page)
+
+    first = inputs(notebook(prose("# Title"), code("x = 1", tags=["parameters"]), code("plot()")))
+    edited = notebook(
+        prose("# A better title"),
+        code("x = 1", tags=["parameters"]),
+        prose("A new paragraph."),
+        code("plot()", mystnb={"image": {"alt": "A curve"}}, tags=["remove-input"]),
+    )
+    assert inputs(edited) == first
+    changed = notebook(prose("# Title"), code("x = 2", tags=["parameters"]), code("plot()"))
+    assert inputs(changed) != first
+    assert inputs(notebook(prose("# Title"), code("x = 1"), code("plot()"))) != first  # untagged
+    assert inputs(notebook(prose("# Title"), code("x = 1", tags=["parameters"]))) != first
+
+
+def test_the_staged_page_has_the_sources_prose_and_metadata_and_the_runs_outputs():
+    source = notebook(
+        prose("# Edited after the run"),
+        code(["x = ", "1"], tags=["parameters"]),
+        code("plot()", mystnb={"image": {"alt": "A curve"}}),
+    )
+    injected = code("x = 2", tags=["injected-parameters"])
+    ran = code("plot()", papermill={"duration": 1.0})
+    ran["outputs"] = [{"output_type": "display_data", "data": {"image/png": "AAAA"}}]
+    executed = notebook(prose("# Title"), code("x = 1", tags=["parameters"]), injected, ran)
+
+    staged = book.dress(source, executed)
+    sources = [c["source"] for c in staged["cells"]]
+    assert sources == ["# Edited after the run", ["x = ", "1"], "x = 2", "plot()"]
+    assert staged["cells"][3]["outputs"] == ran["outputs"]
+    assert staged["cells"][3]["metadata"] == {
+        "papermill": {"duration": 1.0},
+        "mystnb": {"image": {"alt": "A curve"}},
+    }
+    stale = notebook(code("x = 1", tags=["parameters"]), code("plot(more=True)"))
+    with pytest.raises(ValueError, match="other code"):
+        book.dress(stale, executed)

@@ -113,6 +113,31 @@ def mbconv(
     return x
 
 
+def mbconv_stages(x, blocks, width, depth, drop_connect_rate=0.0, momentum=0.99):
+    """The MBConv stages of ``blocks`` (kernel, repeats, channels in, channels out, expansion,
+    stride per stage) with channels x ``width`` and repeats x ``depth``, rounded as B0-B7 are.
+    A stage's first block changes the channels and takes the stride; the stochastic-depth
+    rate grows linearly from 0 over all the blocks. Blocks are named block1a_, block1b_, ..."""
+    total = sum(round_repeats(stage[1], depth) for stage in blocks)
+    index = 0
+    for number, (kernel, repeats, c_in, c_out, expansion, stride) in enumerate(blocks, 1):
+        filters_in, filters_out = round_filters(c_in, width), round_filters(c_out, width)
+        for repeat in range(round_repeats(repeats, depth)):
+            x = mbconv(
+                x,
+                filters_in if repeat == 0 else filters_out,
+                filters_out,
+                kernel,
+                stride if repeat == 0 else 1,
+                expansion,
+                name=f"block{number}{chr(ord('a') + repeat)}_",
+                drop_rate=drop_connect_rate * index / total,
+                momentum=momentum,
+            )
+            index += 1
+    return x
+
+
 def efficientnet(variant="b0", input_shape=None, num_classes=1000, drop_connect_rate=0.2):
     """EfficientNet-B0..B7 as keras.applications builds it, with the width, depth and
     resolution Keras ships for ``variant`` (``SCALING``)."""
@@ -151,22 +176,7 @@ def efficientnet_scaled(
     )(x)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.Activation("swish", name="stem_activation")(x)
-    total = sum(round_repeats(stage[1], depth) for stage in B0_BLOCKS)
-    index = 0
-    for number, (kernel, repeats, c_in, c_out, expansion, stride) in enumerate(B0_BLOCKS, 1):
-        filters_in, filters_out = round_filters(c_in, width), round_filters(c_out, width)
-        for repeat in range(round_repeats(repeats, depth)):
-            x = mbconv(
-                x,
-                filters_in if repeat == 0 else filters_out,
-                filters_out,
-                kernel,
-                stride if repeat == 0 else 1,
-                expansion,
-                name=f"block{number}{chr(ord('a') + repeat)}_",
-                drop_rate=drop_connect_rate * index / total,
-            )
-            index += 1
+    x = mbconv_stages(x, B0_BLOCKS, width, depth, drop_connect_rate=drop_connect_rate)
     x = layers.Conv2D(round_filters(1280, width), 1, use_bias=False, name="top_conv")(x)
     x = layers.BatchNormalization(name="top_bn")(x)
     x = layers.Activation("swish", name="top_activation")(x)
@@ -193,19 +203,7 @@ def efficientnet_small(
     )(x)
     x = layers.BatchNormalization(momentum=SMALL_BN_MOMENTUM, name="stem_bn")(x)
     x = layers.Activation("swish", name="stem_activation")(x)
-    for number, (kernel, repeats, c_in, c_out, expansion, stride) in enumerate(SMALL_BLOCKS, 1):
-        filters_in, filters_out = round_filters(c_in, width), round_filters(c_out, width)
-        for repeat in range(round_repeats(repeats, depth)):
-            x = mbconv(
-                x,
-                filters_in if repeat == 0 else filters_out,
-                filters_out,
-                kernel,
-                stride if repeat == 0 else 1,
-                expansion,
-                name=f"block{number}{chr(ord('a') + repeat)}_",
-                momentum=SMALL_BN_MOMENTUM,
-            )
+    x = mbconv_stages(x, SMALL_BLOCKS, width, depth, momentum=SMALL_BN_MOMENTUM)
     x = layers.Conv2D(round_filters(128, width), 1, use_bias=False, name="top_conv")(x)
     x = layers.BatchNormalization(momentum=SMALL_BN_MOMENTUM, name="top_bn")(x)
     x = layers.Activation("swish", name="top_activation")(x)
