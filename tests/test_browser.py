@@ -184,6 +184,18 @@ def test_every_image_and_figure_has_pixels(visited):
     assert sum(len(p["images"]) for p in chapters) > len(chapters)  # figures reached the pages
 
 
+def test_every_image_says_in_words_what_it_shows(visited):
+    """Alt text on every image (a figure cell's ``mystnb.image.alt``); without it a screen
+    reader reads out the file name, which is what Sphinx puts in ``alt``."""
+    unnamed = [
+        f"{name}: {image['src']} (alt {image['alt']!r})"
+        for name, page in visited["pages"].items()
+        for image in page["images"]
+        if len(image["alt"].split()) < 2 or re.search(r"\.(png|jpe?g|svg|gif)$", image["alt"])
+    ]
+    assert not unnamed, "\n".join(unnamed)
+
+
 def test_math_is_typeset_by_mathjax_and_no_tex_is_left_raw(visited):
     problems = []
     for name, page in visited["pages"].items():
