@@ -396,3 +396,56 @@ def test_grouped_bars_draws_one_bar_per_name_and_series():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="pass one per name"):
         plots.grouped_bars(["a"], {"x": [1, 2]})
+
+
+# --- block_diagram -----------------------------------------------------------------------------
+
+
+def block_boxes(figure):
+    """(operation, shape, centre x, centre y) of each box, read back from the figure."""
+    ax = figure.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    centres = [(b.get_x() + b.get_width() / 2, b.get_y() + b.get_height() / 2) for b in boxes]
+    return [(texts[2 * i], texts[2 * i + 1], *centres[i]) for i in range(len(boxes))]
+
+
+def test_a_residual_block_is_one_straight_column_with_its_shortcut_beside_it():
+    from casebook.models import resnet
+
+    inputs = keras.Input((56, 56, 256))
+    block = keras.Model(inputs, resnet.identity_block(inputs, 3, (64, 64, 256), name="b"))
+    boxes = block_boxes(plots.block_diagram(block, title="identity block"))
+    assert [(op, shape) for op, shape, _, _ in boxes] == [
+        ("input", "56x56x256"),
+        ("conv 1x1, 64 + BN + ReLU", "56x56x64"),
+        ("conv 3x3, 64 + BN + ReLU", "56x56x64"),
+        ("conv 1x1, 256 + BN", "56x56x256"),
+        ("add + ReLU", "56x56x256"),
+    ]  # batch norms and activations fold into the box before them
+    assert len({x for _, _, x, _ in boxes}) == 1
+    ys = [y for _, _, _, y in boxes]
+    assert ys == sorted(ys, reverse=True)  # read from top to bottom
+
+
+def test_an_inception_module_has_four_columns_and_a_centred_concatenation():
+    from casebook import models
+
+    inputs = keras.Input((28, 28, 192))
+    module = keras.Model(inputs, models.inception_module(inputs, 64, 96, 128, 16, 32, 32))
+    boxes = {op: (x, y) for op, _, x, y in block_boxes(plots.block_diagram(module))}
+    branch_tops = ["conv 1x1, 64 + ReLU", "conv 1x1, 96 + ReLU", "conv 1x1, 16 + ReLU"]
+    columns = [boxes[op][0] for op in [*branch_tops, "max-pool 3x3/1"]]
+    assert columns == sorted(columns) and len(set(columns)) == 4  # the paper's order
+    assert boxes["concat"][0] == pytest.approx(np.mean(columns))
+    assert boxes["input"][0] == pytest.approx(np.mean(columns))
+    assert boxes["conv 3x3, 128 + ReLU"][0] == boxes["conv 1x1, 96 + ReLU"][0]
+
+
+def test_block_diagram_refuses_what_it_cannot_draw(lenet):
+    with pytest.raises(ValueError, match="functional Keras model"):
+        plots.block_diagram("resnet")
+    from casebook import models
+
+    with pytest.raises(ValueError, match="pass one block"):
+        plots.block_diagram(models.resnet50(input_shape=(64, 64, 3), num_classes=10))
