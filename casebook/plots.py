@@ -721,7 +721,8 @@ def block_diagram(model, title: str | None = None) -> Figure:
     columns = [c for c, _ in place.values()]
     rows = max(r for _, r in place.values()) + 1
     width_in = 2.7 * (max(columns) - min(columns) + 1) + 0.8
-    fig = Figure(figsize=(max(width_in, 4.0), 0.85 * rows + (0.6 if title else 0.3)))
+    # pyplot's figure, as every figure here: the notebook shows it at the end of the cell
+    fig = plt.figure(figsize=(max(width_in, 4.0), 0.85 * rows + (0.6 if title else 0.3)))
     ax = fig.add_axes((0, 0, 1, 0.94 if title else 1))
     box_w, box_h, step_x, step_y = 2.3, 0.62, 2.7, 0.85
     colours = {"maxpool": "pool", "avgpool": "pool", "gpool": "pool", "sepconv": "conv",

@@ -415,7 +415,9 @@ def test_a_residual_block_is_one_straight_column_with_its_shortcut_beside_it():
 
     inputs = keras.Input((56, 56, 256))
     block = keras.Model(inputs, resnet.identity_block(inputs, 3, (64, 64, 256), name="b"))
-    boxes = block_boxes(plots.block_diagram(block, title="identity block"))
+    figure = plots.block_diagram(block, title="identity block")
+    assert figure.number in plt.get_fignums()  # pyplot's: a notebook shows it without display()
+    boxes = block_boxes(figure)
     assert [(op, shape) for op, shape, _, _ in boxes] == [
         ("input", "56x56x256"),
         ("conv 1x1, 64 + BN + ReLU", "56x56x64"),
