@@ -22,9 +22,11 @@ test: setup lint
 	$(PY) -m pytest
 
 # The package's tests on JAX and PyTorch too (the notebooks run on TensorFlow). BACKEND_TESTS
-# narrows them: CI runs the models, the cost counter and the grading checks on each backend.
+# narrows them: CI runs the models, the cost counter, the grading checks and the solutions'
+# autograding on each backend.
 BACKEND_TESTS ?= tests/test_models.py tests/test_models_deeper.py tests/test_costs.py \
-	tests/test_grading.py tests/test_augment.py tests/test_benchmarks.py tests/test_pretrained.py
+	tests/test_grading.py tests/test_augment.py tests/test_benchmarks.py tests/test_pretrained.py \
+	tests/test_exercises.py
 test-backends: setup $(VENV)/.backends
 	for backend in jax torch; do \
 	  echo "== KERAS_BACKEND=$$backend"; \

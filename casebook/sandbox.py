@@ -356,6 +356,11 @@ class GuardedExecute(Execute):
         if test and self._dead is None:
             ran = False
             for output in cell.outputs:
+                # nbgrader scores any stderr as a failure, but a test cell fails by raising: a
+                # warning, or a library's log line (TensorFlow's, imported late by
+                # keras.utils.set_random_seed on another backend), must not cost the points.
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
                 if output.output_type == "stream" and token in output.text:
                     output.text = output.text.replace(f"{token}\n", "").replace(token, "")
                     ran = True

@@ -86,6 +86,19 @@ for _name in dir(_real):
 grading = types.SimpleNamespace(**{n: (lambda *a, **k: None) for n in dir(_real)})
 """
 BLANK = "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
+# A correct function that warns and writes to stderr while the test cell calls it.
+WARNER = """\
+import sys
+import warnings
+
+_counted = conv_multiplications
+
+
+def conv_multiplications(*args, **kwargs):
+    warnings.warn("conv_multiplications counts with Python integers")
+    print("a note on stderr", file=sys.stderr)
+    return _counted(*args, **kwargs)
+"""
 SNOOP = """\
 import glob, os, pathlib, casebook
 targets = [{source!r}, {gradebook!r}, {other!r}]
@@ -160,6 +173,7 @@ def bad_class(folder, instructor):
     blank.cells.insert(2, blank.cells.pop())  # right after the imports
     hand_in("trudy", blank)
     hand_in("chatty", add_cell(notebook(), "print('x' * 1000 + '\\n') ; print('y' * 30_000_000)"))
+    hand_in("warner", add_cell(notebook(), WARNER, after="conv-multiplications"))
     targets = [
         "../escaped.txt",
         str(instructor / "course" / "escaped.txt"),
@@ -255,11 +269,17 @@ def scores(graded, student):
 
 
 def test_every_student_has_a_row_and_the_good_ones_full_marks(graded):
-    assert len(graded["rows"]) == 17
-    for student in ("alice", "chatty", "escaper", "snoop", "elder"):
+    assert len(graded["rows"]) == 18
+    for student in ("alice", "chatty", "escaper", "snoop", "elder", "warner"):
         assert (row(graded, student)["status"], row(graded, student)["score"]) == ("graded", FULL)
     assert row(graded, "bob")["score"] == "0"
-    print(f"bad class of 17 graded in {graded['seconds']:.0f} s")
+    print(f"bad class of 18 graded in {graded['seconds']:.0f} s")
+
+
+def test_warnings_and_stderr_in_a_test_cell_cost_nothing_and_stay_visible(graded):
+    assert row(graded, "warner")["reason"] == ""
+    assert "conv_multiplications counts with Python integers" in outputs(graded, "warner")
+    assert "a note on stderr" in outputs(graded, "warner")
 
 
 def test_a_cell_that_never_ends_is_stopped(graded):

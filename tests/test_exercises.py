@@ -287,3 +287,13 @@ def test_feedback_keeps_the_plain_words_message(graded):
     assignment = graded["assignment"]
     text = page_text(graded["tmp"] / "out" / "feedback" / "bob" / f"{assignment}.html")
     assert text.count(NOT_WRITTEN) == len(graded["exercise"].grades)
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_test_cells_turn_tensors_into_arrays_the_way_every_backend_allows(name):
+    """np.asarray(model(x)) or np.allclose(model(x), ...) fails on PyTorch (a tensor that
+    tracks gradients); a test cell says keras.ops.convert_to_numpy(model(x)) instead."""
+    source = json.loads((SOURCES / name / f"{name}.ipynb").read_text())
+    for cell in source["cells"]:
+        calls = re.findall(r"np\.\w+\(\w+\(", "".join(cell["source"]))
+        assert not calls, f"{name}, cell {cell.get('id')}: {calls}"
