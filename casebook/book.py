@@ -643,7 +643,7 @@ def main(argv=None):
     parser.add_argument("--profile", default=os.environ.get("CASEBOOK_PROFILE", "cpu"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="execute even if nothing changed")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # `execute --profile full 01_lenet5` works too
     try:
         if args.command == "execute":
             execute(args.profile, args.seed, args.notebooks, args.force)

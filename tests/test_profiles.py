@@ -81,6 +81,8 @@ def test_the_executor_refuses_unknown_profiles_and_notebooks(capsys):
     assert "unknown profile 'gpu-ish'" in capsys.readouterr().err
     assert book.main(["execute", "02_alexnett"]) == 1
     assert "no chapter notebook called 02_alexnett; there are: 01_lenet5" in capsys.readouterr().err
+    assert book.main(["execute", "--profile", "cpu", "02_alexnett"]) == 1  # options first
+    assert "no chapter notebook called 02_alexnett" in capsys.readouterr().err
 
 
 def test_an_execution_is_reused_only_with_its_own_facts(tmp_path):
