@@ -21,7 +21,6 @@ import argparse
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -118,16 +117,11 @@ def book_build_seconds(root):
 
 def grading_rates(quick):
     """Submissions graded per minute, one worker and all cores (``casebook.bench_grading``)."""
+    from casebook.bench_grading import submissions_per_minute
+
     students = 12 if quick else 100
-    done = subprocess.run(
-        [sys.executable, "-m", "casebook.bench_grading", "--students", str(students)],
-        capture_output=True,
-        text=True,
-    )
-    rates = {}
-    for jobs, rate in re.findall(r"jobs=(\d+): .* = ([\d.]+) submissions/minute", done.stdout):
-        rates[f"{students} submissions, {jobs} worker(s)"] = float(rate)
-    return rates
+    rates = submissions_per_minute(students, (1, os.cpu_count() or 1))
+    return {f"{students} submissions, {jobs} worker(s)": rate for jobs, rate in rates.items()}
 
 
 BACKEND_PROBE = """

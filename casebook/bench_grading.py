@@ -48,26 +48,25 @@ def make_class(folder: Path, assignment: str, students: int) -> dict[str, int]:
     return kinds
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m casebook.bench_grading")
-    parser.add_argument("--students", type=int, default=100)
-    parser.add_argument("--jobs", default=f"1,{os.cpu_count() or 1}", help="comma-separated")
-    parser.add_argument("--assignment", default="03_one_by_one")
-    args = parser.parse_args(argv)
+def submissions_per_minute(students=100, jobs=(1, 2), assignment="03_one_by_one", report=print):
+    """Grade one generated class once per worker count; returns {workers: submissions/min}.
+
+    Raises RuntimeError with the grader's output when a run fails."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    rates = {}
     with tempfile.TemporaryDirectory(prefix="casebook-bench-") as tmp:
         submissions = Path(tmp) / "submissions"
-        kinds = make_class(submissions, args.assignment, args.students)
-        print(
-            f"{args.students} submissions of {args.assignment} "
+        kinds = make_class(submissions, assignment, students)
+        report(
+            f"{students} submissions of {assignment} "
             f"({', '.join(f'{n} {k}' for k, n in kinds.items())}) on {os.cpu_count()} cores"
         )
-        for jobs in [int(j) for j in args.jobs.split(",")]:
-            course = Path(tmp) / f"course-{jobs}"
+        for workers in jobs:
+            course = Path(tmp) / f"course-{workers}"
             start = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, "-m", "casebook.course", "grade", submissions]
-                + ["--assignment", args.assignment, "--course-dir", course, "--jobs", str(jobs)],
+                + ["--assignment", assignment, "--course-dir", course, "--jobs", str(workers)],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,
@@ -75,15 +74,33 @@ def main(argv: list[str] | None = None) -> int:
             )
             seconds = time.perf_counter() - start
             if done.returncode != 0:
-                print(done.stdout[-2000:], done.stderr[-2000:], sep="\n")
-                return 1
+                raise RuntimeError(f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            rates[workers] = 60 * students / seconds
             summary = done.stdout.strip().splitlines()[-1].split(":")[0]
-            print(
-                f"jobs={jobs}: {args.students} in {seconds:.0f} s = "
-                f"{60 * args.students / seconds:.1f} submissions/minute ({summary})",
-                flush=True,
+            report(
+                f"jobs={workers}: {students} in {seconds:.0f} s = "
+                f"{rates[workers]:.1f} submissions/minute ({summary})"
             )
+    return rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m casebook.bench_grading")
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--jobs", default=f"1,{os.cpu_count() or 1}", help="comma-separated")
+    parser.add_argument("--assignment", default="03_one_by_one")
+    args = parser.parse_args(argv)
+    jobs = [int(j) for j in args.jobs.split(",")]
+    try:
+        submissions_per_minute(args.students, jobs, args.assignment, report=_flush_print)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
+
+
+def _flush_print(line):
+    print(line, flush=True)
 
 
 if __name__ == "__main__":
