@@ -1,10 +1,11 @@
 """The book's benchmark: where the time goes, printed as one table and saved for the book.
 
-    python -m casebook.bench [--quick] [--out _build/bench]
+    python -m casebook.bench [--quick] [--students N] [--profile P] [--out _build/bench]
 
 It measures, on this machine and in one run:
 
-- the time of each chapter in the cpu profile (from the executions papermill recorded);
+- the time of each chapter in the profile (``CASEBOOK_PROFILE``, cpu unless set; from the
+  executions papermill recorded);
 - training throughput (images/s) of each small architecture on Fashion-MNIST-sized batches;
 - the input pipeline (``casebook.augment.AugmentedBatches``, with and without distortions on
   worker threads) as a ratio of training from arrays in memory;
@@ -14,7 +15,8 @@ It measures, on this machine and in one run:
 - the same model's training throughput on each Keras backend that is installed, side by side
   (each in a fresh interpreter, since the backend is chosen at import).
 
-It is a measurement, not a test: it prints ratios and never fails on a speed.
+It is a measurement, not a test: it prints ratios and never fails on a speed. The book's
+Verification page shows the last saved benchmark (``book_section``).
 """
 
 import argparse
@@ -104,22 +106,20 @@ def pipeline_ratios(count):
     return {"in memory": memory, "pipeline": plain, "pipeline + distortions": distorted}
 
 
-def book_build_seconds(root):
+def book_build_seconds(root, profile):
     """Seconds to build the HTML from the cached executions (nothing is executed)."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "casebook.book", "build"], cwd=root, capture_output=True, text=True
-    )
+    command = [sys.executable, "-m", "casebook.book", "build", "--profile", profile]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         return None
     return time.perf_counter() - start
 
 
-def grading_rates(quick):
+def grading_rates(students):
     """Submissions graded per minute, one worker and all cores (``casebook.bench_grading``)."""
     from casebook.bench_grading import submissions_per_minute
 
-    students = 12 if quick else 100
     rates = submissions_per_minute(students, (1, os.cpu_count() or 1))
     return {f"{students} submissions, {jobs} worker(s)": rate for jobs, rate in rates.items()}
 
@@ -154,8 +154,27 @@ def backend_throughput(count):
     return rows
 
 
-def table(title, rows, unit, baseline=None):
-    lines = [f"\n{title}", f"| | {unit} |" + (" ratio |" if baseline else ""), "|---|---|"]
+SECTIONS = (  # (title, report key, unit, the row the others are a ratio of)
+    ("Chapters, {profile} profile", "chapter seconds", "s", None),
+    ("Training throughput", "training images/s", "images/s", None),
+    ("Input pipeline", "input pipeline images/s", "images/s", "in memory"),
+    ("Book build", "book build s", "s", "from cached executions"),
+    ("Autograder", "autograde submissions/min", "submissions/min", None),
+    (
+        "Same model, each backend",
+        "small VGG training images/s by backend",
+        "images/s",
+        "tensorflow",
+    ),
+)
+
+
+def table(title, rows, unit, baseline=None, level="##"):
+    lines = [
+        f"\n{level} {title}\n",
+        f"| | {unit} |" + (" ratio |" if baseline else ""),
+        "|---|---|",
+    ]
     lines[-1] += "---|" if baseline else ""
     for name, value in rows.items():
         if value is None:
@@ -166,9 +185,36 @@ def table(title, rows, unit, baseline=None):
     return "\n".join(lines)
 
 
+def render(report, level="#"):
+    """The report as Markdown: a heading with the device and date, then one table a section."""
+    text = [f"{level} Benchmark on {report['device']}, {report['recorded']}"]
+    text.append(
+        f"\n{report['images']:,} images per throughput measurement, "
+        f"{report['students']} submissions for the autograder."
+    )
+    for title, key, unit, baseline in SECTIONS:
+        if report.get(key):
+            title = title.format(profile=report["profile"])
+            text.append(table(title, report[key], unit, baseline, level + "#"))
+    return "\n".join(text) + "\n"
+
+
+def book_section(folder, level="##"):
+    """What the book shows of the last benchmark saved in ``folder`` (``benchmark.json``)."""
+    saved = Path(folder) / "benchmark.json"
+    if not saved.exists():
+        return (
+            f"{level} Benchmark\n\nNo benchmark was saved before this build. `make bench` "
+            "measures one on the machine it runs on and saves it for the next build."
+        )
+    return render(json.loads(saved.read_text()), level)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer images, a shorter run")
+    parser.add_argument("--students", type=int, help="submissions to grade (100; 12 if --quick)")
+    parser.add_argument("--profile", default=os.environ.get("CASEBOOK_PROFILE", "cpu"))
     parser.add_argument("--out", type=Path, default=Path("_build/bench"))
     parser.add_argument("--skip-build", action="store_true", help="leave out the book build")
     args = parser.parse_args(argv)
@@ -176,40 +222,32 @@ def main(argv=None):
 
     root = book.repo_root()
     count = 1024 if args.quick else 4096
-    report = {"device": training.describe_device(), "images": count}
-    report["chapter seconds (cpu profile)"] = chapter_times(root)
+    students = args.students or (12 if args.quick else 100)
+    report = {
+        "device": training.describe_device(),
+        "recorded": time.strftime("%Y-%m-%d", time.gmtime()),
+        "profile": args.profile,
+        "images": count,
+        "students": students,
+    }
+    report["chapter seconds"] = chapter_times(root, args.profile)
     report["training images/s"] = architecture_throughput(count)
     report["input pipeline images/s"] = pipeline_ratios(count)
-    cached = None if args.skip_build else book_build_seconds(root)
-    cold = sum(report["chapter seconds (cpu profile)"].values())
+    cached = None if args.skip_build else book_build_seconds(root, args.profile)
+    cold = sum(report["chapter seconds"].values())
     report["book build s"] = {
         "from cached executions": cached,
         "cold (executions + build)": cold + cached if cached else None,
     }
-    report["autograde submissions/min"] = grading_rates(args.quick)
+    report["autograde submissions/min"] = grading_rates(students) if students else {}
     report["small VGG training images/s by backend"] = backend_throughput(count)
 
-    text = [f"# Benchmark on {report['device']}"]
-    text.append(table("Chapters, cpu profile", report["chapter seconds (cpu profile)"], "s"))
-    text.append(table("Training throughput", report["training images/s"], "images/s"))
-    text.append(table("Input pipeline", report["input pipeline images/s"], "images/s", "in memory"))
-    text.append(table("Book build", report["book build s"], "s", "from cached executions"))
-    if report["autograde submissions/min"]:
-        text.append(table("Autograder", report["autograde submissions/min"], "submissions/min"))
-    text.append(
-        table(
-            "Same model, each backend",
-            report["small VGG training images/s by backend"],
-            "images/s",
-            "tensorflow",
-        )
-    )
-    output = "\n".join(text) + "\n"
+    output = render(report)
     print(output)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmark.md").write_text(output)
     (args.out / "benchmark.json").write_text(json.dumps(report, indent=1))
-    print(f"saved {args.out / 'benchmark.md'} and benchmark.json")
+    print(f"saved {args.out / 'benchmark.md'} and benchmark.json; the next book build shows it")
     return 0
 
 

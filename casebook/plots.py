@@ -558,19 +558,7 @@ def _draw_block(ax, x0: float, y0: float, box: dict, colour: str, index: int) ->
 def _arrow(ax, x_start: float, x_end: float, y: float) -> None:
     if x_end - x_start < 0.04:
         return
-    ax.add_patch(
-        FancyArrowPatch(
-            (x_start, y),
-            (x_end, y),
-            arrowstyle="-|>",
-            mutation_scale=7,
-            color=PALETTE["muted"],
-            linewidth=0.8,
-            shrinkA=0,
-            shrinkB=0,
-            zorder=1,
-        )
-    )
+    _edge(ax, (x_start, y), (x_end, y), scale=7, width=0.8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,14 +585,15 @@ def _inbound(layer) -> list[str]:
     return [t._keras_history.operation.name for t in tensors]
 
 
-def _block_graph(model) -> tuple[list[dict], dict]:
+def _block_graph(model) -> list[dict]:
     """Boxes (name, kind, op, folded labels, shape, parents) in the model's order, with the
     batch norms and activations that follow a layer alone folded into that layer's box."""
     import keras
 
     if not isinstance(model, keras.Model) or not model.inputs:
         raise ValueError("model must be a functional Keras model built on keras.Input(shape)")
-    boxes, host = {}, {}
+    boxes = {}
+    host = {}  # the box that draws each layer: its own, or the one it is folded into
     children = {}
     for layer in model.layers:
         if _layer_kind(layer) != "input":
@@ -634,7 +623,7 @@ def _block_graph(model) -> tuple[list[dict], dict]:
             parents=parents,
         )
         host[layer.name] = layer.name
-    return list(boxes.values()), host
+    return list(boxes.values())
 
 
 def _block_layout(boxes: list[dict]) -> dict:
@@ -680,15 +669,16 @@ def _block_layout(boxes: list[dict]) -> dict:
     return {name: (float(column[name]), rows[name]) for name in rows}
 
 
-def _edge(ax, start, end, connection: str) -> None:
+def _edge(ax, start, end, connection: str = "arc3", scale: float = 8, width: float = 0.9):
+    """The one arrow style of the diagrams: a straight arrow, or an arc for a shortcut."""
     ax.add_patch(
         FancyArrowPatch(
             start,
             end,
             arrowstyle="-|>",
-            mutation_scale=8,
+            mutation_scale=scale,
             color=PALETTE["muted"],
-            linewidth=0.9,
+            linewidth=width,
             connectionstyle=connection,
             shrinkA=0,
             shrinkB=0,
@@ -711,7 +701,7 @@ def block_diagram(model, title: str | None = None) -> Figure:
             (one block or module, not a whole network: that is :func:`architecture_diagram`).
         title: optional title above the diagram.
     """
-    boxes, _ = _block_graph(model)
+    boxes = _block_graph(model)
     if len(boxes) > 40:
         raise ValueError(
             f"model has {len(boxes)} boxes to draw: pass one block, e.g. "

@@ -90,9 +90,12 @@ def train(
     else:
         x_train, y_train = train_data
         fitted = len(x_train) if validation_data else int(len(x_train) * (1 - validation_split))
-        fit_options = {"batch_size": batch_size, "validation_split": validation_split}
-        if validation_data:
-            fit_options = {"batch_size": batch_size, "validation_data": validation_data}
+        held_out = (
+            {"validation_data": validation_data}
+            if validation_data
+            else {"validation_split": validation_split}
+        )
+        fit_options = {"batch_size": batch_size, **held_out}
     seed_everything(seed)
     if schedule == "cosine":
         steps = epochs * -(-fitted // batch_size)

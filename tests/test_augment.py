@@ -204,6 +204,28 @@ def test_train_reads_a_stream_of_distorted_batches_with_its_own_batch_size_and_t
         training.train(two_heads, batches, (x, y), epochs=1, seed=0, verbose=0)
 
 
+def test_train_on_arrays_holds_out_a_split_or_validates_on_the_set_it_is_given():
+    import keras
+
+    from casebook import training
+
+    x = np.random.default_rng(1).random((40, 4, 4, 1)).astype(np.float32)
+    y = np.arange(40) % 2
+
+    def fit(**options):
+        training.seed_everything(0)
+        model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten()])
+        model.add(keras.layers.Dense(2, activation="softmax"))
+        return training.train(model, (x, y), (x, y), epochs=1, seed=0, verbose=0, **options)
+
+    split = fit(batch_size=8, validation_split=0.25)  # trains on the first 30
+    assert split.images_per_s == pytest.approx(30 / split.wall_s)
+    given = fit(batch_size=8, validation_data=(x[:5], y[:5]))  # trains on all 40
+    assert given.images_per_s == pytest.approx(40 / given.wall_s)
+    (accuracy,) = given.history["val_accuracy"]  # of the 5 images given: a multiple of 1/5
+    assert accuracy * 5 == pytest.approx(round(accuracy * 5))
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 

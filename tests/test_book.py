@@ -109,6 +109,7 @@ def test_the_verification_page_lists_every_page_and_fact(site):
     for path in facts.glob("*.json"):
         for fact in json.loads(path.read_text())["facts"]:
             assert fact["name"] in page, fact["name"]
+    assert 'id="benchmark' in page, "the verification page has no Benchmark section"
 
 
 def markdown_of(notebook):
