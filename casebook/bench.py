@@ -16,7 +16,7 @@ It measures, on this machine and in one run:
   (each in a fresh interpreter, since the backend is chosen at import).
 
 It is a measurement, not a test: it prints ratios and never fails on a speed. The book's
-Verification page shows the last saved benchmark (``book_section``).
+Verification page shows the last saved benchmark (``show_in_book``).
 """
 
 import argparse
@@ -169,45 +169,83 @@ SECTIONS = (  # (title, report key, unit, the row the others are a ratio of)
 )
 
 
-def table(title, rows, unit, baseline=None, level="##"):
-    lines = [
-        f"\n{level} {title}\n",
-        f"| | {unit} |" + (" ratio |" if baseline else ""),
-        "|---|---|",
-    ]
-    lines[-1] += "---|" if baseline else ""
+def measured(report):
+    """(title, rows, unit, baseline) of each section that has something measured."""
+    for title, key, unit, baseline in SECTIONS:
+        if report.get(key):
+            yield title.format(profile=report["profile"]), report[key], unit, baseline
+
+
+def cells(rows, baseline=None):
+    """Each row as [name, value, ratio to the baseline] in text, for a table."""
+    reference = rows.get(baseline) if baseline else None
     for name, value in rows.items():
         if value is None:
-            lines.append(f"| {name} | not available |" + (" |" if baseline else ""))
-            continue
-        ratio = f" {value / rows[baseline]:.2f} |" if baseline and rows.get(baseline) else ""
-        lines.append(f"| {name} | {value:,.1f} |" + ratio)
+            yield [name, "not available", ""]
+        else:
+            yield [name, f"{value:,.1f}", f"{value / reference:.2f}" if reference else ""]
+
+
+def table(title, rows, unit, baseline=None, level="##"):
+    """One section as a Markdown table (a ratio column when there is a baseline)."""
+    lines = [f"\n{level} {title}\n", f"| | {unit} |" + (" ratio |" if baseline else "")]
+    lines.append("|---|---|" + ("---|" if baseline else ""))
+    for name, value, ratio in cells(rows, baseline):
+        row = f"| {name} | {value} |"
+        if baseline:
+            row += f" {ratio} |" if ratio else " |"
+        lines.append(row)
     return "\n".join(lines)
+
+
+def heading(report):
+    return f"Benchmark on {report['device']}, {report['recorded']}"
+
+
+def scope(report):
+    return (
+        f"{report['images']:,} images per throughput measurement, "
+        f"{report['students']} submissions for the autograder."
+    )
 
 
 def render(report, level="#"):
     """The report as Markdown: a heading with the device and date, then one table a section."""
-    text = [f"{level} Benchmark on {report['device']}, {report['recorded']}"]
-    text.append(
-        f"\n{report['images']:,} images per throughput measurement, "
-        f"{report['students']} submissions for the autograder."
-    )
-    for title, key, unit, baseline in SECTIONS:
-        if report.get(key):
-            title = title.format(profile=report["profile"])
-            text.append(table(title, report[key], unit, baseline, level + "#"))
+    text = [f"{level} {heading(report)}", f"\n{scope(report)}"]
+    text += [table(*section, level=level + "#") for section in measured(report)]
     return "\n".join(text) + "\n"
 
 
-def book_section(folder, level="##"):
-    """What the book shows of the last benchmark saved in ``folder`` (``benchmark.json``)."""
-    saved = Path(folder) / "benchmark.json"
-    if not saved.exists():
-        return (
-            f"{level} Benchmark\n\nNo benchmark was saved before this build. `make bench` "
-            "measures one on the machine it runs on and saves it for the next build."
-        )
-    return render(json.loads(saved.read_text()), level)
+def saved(folder):
+    """The report ``make bench`` last saved in ``folder`` (``benchmark.json``), or None."""
+    path = Path(folder) / "benchmark.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def show_in_book(folder):
+    """The Verification page's Benchmark section: headings as Markdown, tables as tables
+    (the book renders Markdown outputs as CommonMark, which has no tables)."""
+    import pandas as pd
+    from IPython.display import Markdown, display
+
+    from casebook import show
+
+    report = saved(folder)
+    if report is None:
+        display(Markdown(f"## Benchmark\n\n{NOT_SAVED}"))
+        return
+    display(Markdown(f"## {heading(report)}\n\n{scope(report)}"))
+    for title, rows, unit, baseline in measured(report):
+        columns = ["", unit, f"ratio to {baseline}" if baseline else ""]
+        frame = pd.DataFrame(list(cells(rows, baseline)), columns=columns)
+        display(Markdown(f"### {title}"))
+        display(show.table(frame if baseline else frame.iloc[:, :2]))
+
+
+NOT_SAVED = (
+    "No benchmark was saved before this build. `make bench` measures one on the machine it "
+    "runs on and saves it for the next build."
+)
 
 
 def main(argv=None):

@@ -1,6 +1,9 @@
 """The benchmark's report: what `make bench` prints and what the Verification page shows."""
 
 import json
+from unittest import mock
+
+from IPython.display import Markdown
 
 from casebook import bench
 
@@ -31,15 +34,26 @@ def test_the_report_names_its_machine_and_gives_ratios_to_the_baseline():
     assert "Autograder" not in text  # a section with nothing measured is left out
 
 
-def test_the_book_shows_the_saved_benchmark_one_level_down(tmp_path):
+def test_the_book_shows_the_saved_benchmark_as_headings_and_tables(tmp_path, capsys):
     (tmp_path / "benchmark.json").write_text(json.dumps(REPORT))
-    section = bench.book_section(tmp_path, level="##")
-    assert section.startswith("## Benchmark on CPU")
-    assert "\n### Training throughput\n" in section
-    assert "| small VGG | 900.0 |" in section
+    assert bench.saved(tmp_path) == REPORT
+    shown = []
+    with mock.patch("IPython.display.display", shown.append):
+        bench.show_in_book(tmp_path)
+    texts = [item.data for item in shown if isinstance(item, Markdown)]
+    assert texts[0].startswith("## Benchmark on CPU, 2 cores, x86_64 (tensorflow), 2026-11-26")
+    assert "### Training throughput" in texts
+    tables = [item.data for item in shown if not isinstance(item, Markdown)]  # Stylers
+    assert len(tables) == len(list(bench.measured(REPORT)))
+    pipeline = tables[2]
+    assert list(pipeline.columns) == ["", "images/s", "ratio to in memory"]
+    assert pipeline.values.tolist()[1] == ["pipeline", "4,000.0", "0.80"]
 
 
 def test_without_a_saved_benchmark_the_book_says_how_to_make_one(tmp_path):
-    section = bench.book_section(tmp_path)
-    assert section.startswith("## Benchmark")
-    assert "`make bench`" in section
+    assert bench.saved(tmp_path) is None
+    shown = []
+    with mock.patch("IPython.display.display", shown.append):
+        bench.show_in_book(tmp_path)
+    (only,) = shown
+    assert only.data.startswith("## Benchmark") and "`make bench`" in only.data
