@@ -57,3 +57,21 @@ def test_without_a_saved_benchmark_the_book_says_how_to_make_one(tmp_path):
         bench.show_in_book(tmp_path)
     (only,) = shown
     assert only.data.startswith("## Benchmark") and "`make bench`" in only.data
+
+
+def test_throughput_is_images_over_the_median_epoch(monkeypatch):
+    import keras
+
+    from casebook import training
+
+    seconds = iter([0.5, 4.0, 1.0])  # one slow epoch among three: the median ignores it
+    monkeypatch.setattr(
+        training.EpochTimes,
+        "on_train_end",
+        lambda self, logs=None: setattr(self, "seconds", [next(seconds) for _ in range(3)]),
+        raising=False,
+    )
+    x, y = bench.batches(256)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    assert bench.images_per_second(model, x, y, epochs=3, batch_size=64) == 256 / 1.0
