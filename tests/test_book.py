@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casebook import book
+from casebook import book, gpu_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,6 +110,9 @@ def test_the_verification_page_lists_every_page_and_fact(site):
         for fact in json.loads(path.read_text())["facts"]:
             assert fact["name"] in page, fact["name"]
     assert 'id="benchmark' in page, "the verification page has no Benchmark section"
+    assert 'id="the-full-profile-on-a-gpu' in page, "no section for the full profile's GPU run"
+    for meta, _ in gpu_runs.runs()[:1]:  # the last recorded run, with its GPU named
+        assert meta["device"] in page and meta["commit"] in page
 
 
 def markdown_of(notebook):

@@ -1,0 +1,140 @@
+"""The full profile's runs on a GPU, kept with the book.
+
+A GPU runner executes the chapters in the ``full`` profile (``make book PROFILE=full``): each
+page writes the facts it checked to ``_build/results/full`` and the executor prints how long
+each page took. ``record`` keeps a copy of those facts (``facts/``) and of the times and
+settings in the log (``run.json``) in ``casebook/recorded_gpu_runs/<date>-<device>/``, so that
+every build of the book, the ``cpu`` builds of CI too, shows on its Verification page what the
+full profile gave on a GPU, with the GPU named. Nothing in a recorded run is typed: the facts
+are the pages' own files, and the times and settings come from the executor's log.
+
+    python -m casebook.gpu_runs record RESULTS_FOLDER LOG [LOG ...] --commit SHA
+"""
+
+import argparse
+import ast
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from casebook import book
+from casebook.results import load_facts, number_text, profiles
+
+RUNS = Path(__file__).resolve().parent / "recorded_gpu_runs"
+STARTED = re.compile(r"\] (chapters/\S+\.ipynb): executing")
+DONE = re.compile(r"\] (chapters/\S+\.ipynb): done in (\d+) s")
+SETTINGS = re.compile(r"^profile full, seed \d+: (\{.*\})$")
+
+
+def record(results, logs, commit, runs=RUNS):
+    """Copy a results folder and the page times of its logs into a new run folder."""
+    files = sorted(Path(results).glob("*.json"))
+    facts = [fact for path in files for fact in json.loads(path.read_text())["facts"]]
+    devices = {fact["device"] for fact in facts}
+    if not facts or len(devices) != 1 or "CPU" in next(iter(devices)):
+        raise ValueError(
+            f"{results} should hold the facts of one GPU run; its devices are "
+            f"{sorted(devices) or 'none'}. Record the results folder of a full-profile run."
+        )
+    started, seconds, settings = page_times(Path(log).read_text() for log in logs)
+    device = devices.pop()
+    day = min(fact["recorded"] for fact in facts)[:10]
+    folder = Path(runs) / f"{day}-{re.sub(r'[^a-z0-9]+', '-', device.lower()).strip('-')}"
+    (folder / "facts").mkdir(parents=True, exist_ok=False)
+    for path in files:
+        shutil.copy(path, folder / "facts" / path.name)
+    meta = {"device": device, "commit": commit, "started": started, "seconds": seconds}
+    meta["settings"] = settings
+    (folder / "run.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return folder
+
+
+def page_times(logs):
+    """From the executor's logs: the pages it started, the seconds of those it finished, and
+    the settings each page printed in its first cell."""
+    started, seconds, settings, page = [], {}, {}, None
+    for line in "\n".join(logs).splitlines():
+        if found := STARTED.search(line):
+            page = found.group(1)
+            started += [page] if page not in started else []
+        elif found := DONE.search(line):
+            seconds[found.group(1)] = int(found.group(2))
+        elif (found := SETTINGS.match(line)) and page:
+            settings[page] = ast.literal_eval(found.group(1))
+    return started, seconds, settings
+
+
+def runs(folder=RUNS):
+    """Every recorded run, newest first: (its run.json, its facts as load_facts gives them)."""
+    found = sorted(Path(folder).glob("*/run.json"), reverse=True)
+    return [(json.loads(path.read_text()), load_facts(path.parent / "facts")) for path in found]
+
+
+def overview(meta, facts, profile=None):
+    """One row per page the run started: its time, its facts, and whether the full profile's
+    settings for it are still the ones it ran with."""
+    now = profile or profiles()["full"]["pages"]
+    rows = []
+    for notebook in meta["started"]:
+        page = book.page_name(Path(notebook))
+        ran = facts[(facts["page"] == page) & (facts["expected"] != "NOT RECORDED")]
+        same = meta["settings"].get(notebook) == now.get(page, {}).get("settings")
+        rows.append(
+            {
+                "page": page,
+                "seconds": meta["seconds"].get(notebook, "cut off"),
+                "facts recorded": len(ran),
+                "pass": int(ran["passed"].astype(bool).sum()),
+                "fail": int((~ran["passed"].astype(bool)).sum()),
+                "settings now": "the same" if same else "changed since",
+            }
+        )
+    return rows
+
+
+def show_in_book(folder=RUNS):
+    """The Verification page's account of the last recorded run."""
+    from IPython.display import Markdown, display
+
+    from casebook import show
+
+    heading = "## The full profile on a GPU\n\n"
+    recorded = runs(folder)
+    if not recorded:
+        display(Markdown(heading + "No run of the full profile on a GPU is recorded yet."))
+        return
+    meta, facts = recorded[0]
+    ran = facts[facts["expected"] != "NOT RECORDED"]
+    display(
+        Markdown(
+            f"{heading}The last recorded run of the `full` profile: **{meta['device']}**, seed "
+            f"{', '.join(sorted({str(int(s)) for s in ran['seed']}))}, "
+            f"{min(ran['recorded'])[:10]} (UTC), commit `{meta['commit']}`. "
+            f"{int(ran['passed'].astype(bool).sum())} of {len(ran)} recorded facts passed. "
+            "A page cut off before its end recorded only the facts it reached; a page whose "
+            "settings changed since trains differently now."
+        )
+    )
+    display(show.table(pd.DataFrame(overview(meta, facts))))
+    table = ran[["page", "name", "value", "expected", "passed"]].assign(
+        value=[number_text(v) for v in ran["value"]],
+        passed=["pass" if p else "FAIL" for p in ran["passed"]],
+    )
+    display(show.table(table.rename(columns={"name": "fact", "passed": "check"})))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m casebook.gpu_runs", description=__doc__)
+    parser.add_argument("command", choices=["record"])
+    parser.add_argument("results", help="the run's _build/results/full folder")
+    parser.add_argument("logs", nargs="+", help="the output of `python -m casebook.book execute`")
+    parser.add_argument("--commit", required=True, help="the commit the run executed")
+    args = parser.parse_args(argv)
+    print(record(args.results, args.logs, args.commit))
+
+
+if __name__ == "__main__":
+    main()

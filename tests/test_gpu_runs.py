@@ -1,0 +1,79 @@
+"""Recording a run of the full profile on a GPU, and what the Verification page makes of it."""
+
+import json
+
+import pytest
+
+from casebook import gpu_runs
+
+LOG = """\
+[1/1] chapters/01_classic_networks/03_vgg.ipynb: executing (full profile, seed 0)
+profile full, seed 0: {'batch_size': 128, 'epochs': 30}
+Epoch 1/30
+[1/1] chapters/01_classic_networks/03_vgg.ipynb: done in 79 s
+[1/1] chapters/02_resnets/01_resnet.ipynb: executing (full profile, seed 0)
+profile full, seed 0: {'depth': 20, 'stem_pool': False}
+"""
+
+
+def fact(page, name, passed, device="NVIDIA H100 80GB HBM3 (jax)"):
+    return {
+        "page": page,
+        "name": name,
+        "value": 0.92,
+        "expected": "in [0.93, 1.0]",
+        "passed": passed,
+        "source": "full profile band",
+        "profile": "full",
+        "seed": 0,
+        "device": device,
+        "recorded": "2026-11-26T12:56:35+00:00",
+    }
+
+
+def results_folder(tmp_path, device="NVIDIA H100 80GB HBM3 (jax)"):
+    folder = tmp_path / "results"
+    folder.mkdir(parents=True)
+    pages = {
+        "01_classic_networks/03_vgg": [fact("01_classic_networks/03_vgg", "a", False, device)],
+        "02_resnets/01_resnet": [fact("02_resnets/01_resnet", "b", True, device)],
+    }
+    for page, facts in pages.items():
+        saved = {"page": page, "expected": ["a", "b", "c"][: len(facts) + 1], "facts": facts}
+        (folder / f"{page.replace('/', '__')}.json").write_text(json.dumps(saved))
+    return folder
+
+
+def test_a_recorded_run_keeps_the_facts_the_times_and_the_settings(tmp_path):
+    log = tmp_path / "log"
+    log.write_text(LOG)
+    folder = gpu_runs.record(results_folder(tmp_path), [log], "abc1234", runs=tmp_path / "runs")
+    assert folder.name == "2026-11-26-nvidia-h100-80gb-hbm3-jax"
+    meta = json.loads((folder / "run.json").read_text())
+    vgg, resnet = "chapters/01_classic_networks/03_vgg.ipynb", "chapters/02_resnets/01_resnet.ipynb"
+    assert meta["started"] == [vgg, resnet] and meta["seconds"] == {vgg: 79}
+    assert meta["settings"][resnet] == {"depth": 20, "stem_pool": False}
+    ((saved, facts),) = gpu_runs.runs(tmp_path / "runs")
+    assert saved == meta and len(facts) == 4  # two recorded, two expected but not recorded
+
+    now = {"01_classic_networks/03_vgg": {"settings": {"batch_size": 128, "epochs": 30}}}
+    vgg_row, resnet_row = gpu_runs.overview(meta, facts, profile=now)
+    assert (vgg_row["seconds"], vgg_row["fail"], vgg_row["settings now"]) == (79, 1, "the same")
+    assert (resnet_row["seconds"], resnet_row["pass"]) == ("cut off", 1)
+    assert resnet_row["settings now"] == "changed since"
+    with pytest.raises(FileExistsError):  # a run is recorded once, never overwritten
+        gpu_runs.record(results_folder(tmp_path / "again"), [log], "abc1234", tmp_path / "runs")
+
+
+def test_a_cpu_run_is_not_recorded_as_a_gpu_run(tmp_path):
+    cpu = results_folder(tmp_path, device="CPU, 2 cores, x86_64 (tensorflow)")
+    with pytest.raises(ValueError, match="one GPU run.*CPU, 2 cores"):
+        gpu_runs.record(cpu, [], "abc1234", runs=tmp_path / "runs")
+
+
+def test_every_recorded_run_names_a_gpu_and_only_pages_the_book_has():
+    pages = {page for page in gpu_runs.profiles()["full"]["pages"]}
+    for meta, facts in gpu_runs.runs():
+        assert "CPU" not in meta["device"] and set(facts["device"].dropna()) == {meta["device"]}
+        assert set(facts["page"]) <= pages
+        assert set(meta["seconds"]) <= set(meta["started"])
