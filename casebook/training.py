@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from casebook.augment import AugmentedBatches
+
 
 @dataclass
 class Run:
@@ -58,6 +60,8 @@ def train(
     loss_weights=None,
     schedule="constant",
     validation_data=None,
+    augment=None,
+    workers=2,
 ):
     """Compile with Adam and sparse cross-entropy, fit, evaluate on the test set.
 
@@ -76,6 +80,10 @@ def train(
     its losses weighted by ``loss_weights``; the first output is the network's answer, so
     the history's "accuracy" and the test accuracy are the first output's.
 
+    ``augment(batch, rng)`` (say ``augment.mirror_and_translate``) distorts every training
+    batch of arrays as it is drawn, on ``workers`` threads in parallel to training; the images
+    held out for validation and the test set are left as they are.
+
     ``schedule="cosine"`` lowers the learning rate from ``learning_rate`` to 0 along a half
     cosine over the whole run: the last steps are small, so the weights the test sees have
     settled (a network with batch norm otherwise ends wherever the last noisy step left it).
@@ -86,6 +94,16 @@ def train(
     if stream:  # the stream batches and shuffles; Keras refuses a batch size or split for it
         x_train, y_train = train_data, None
         fitted, batch_size = len(train_data.x), train_data.batch_size
+        fit_options = {"validation_data": validation_data}
+    elif augment is not None:  # arrays to distort: a stream of them, the held-out part plain
+        x_train, y_train = train_data
+        if not validation_data:
+            kept = int(len(x_train) * (1 - validation_split))
+            validation_data = (x_train[kept:], y_train[kept:])
+            x_train, y_train = x_train[:kept], y_train[:kept]
+        fitted = len(x_train)
+        x_train = AugmentedBatches(x_train, y_train, batch_size, seed, augment, workers)
+        y_train, stream = None, True
         fit_options = {"validation_data": validation_data}
     else:
         x_train, y_train = train_data
@@ -105,7 +123,9 @@ def train(
     loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     if outputs > 1:  # the same labels at every output; accuracy of the first only
         if stream:
-            raise ValueError("a model with several outputs trains on (x, y), not on a stream")
+            raise ValueError(
+                "a model with several outputs trains on (x, y) without augment, not on a stream"
+            )
         loss, metrics = [loss] * outputs, [metrics] + [[]] * (outputs - 1)
         y_train = tuple([y_train] * outputs)
     model.compile(

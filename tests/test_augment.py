@@ -226,6 +226,36 @@ def test_train_on_arrays_holds_out_a_split_or_validates_on_the_set_it_is_given()
     assert accuracy * 5 == pytest.approx(round(accuracy * 5))
 
 
+def test_train_with_augment_distorts_training_batches_and_holds_out_plain_images():
+    import keras
+
+    from casebook import training
+
+    x = np.random.default_rng(2).random((40, 4, 4, 1)).astype(np.float32)
+    y = np.arange(40) % 2
+    seen = []
+
+    def remember(batch, rng):
+        seen.append(batch.copy())
+        return augment.mirror_and_translate(batch, rng, pad=1)
+
+    training.seed_everything(0)
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten()])
+    model.add(keras.layers.Dense(2, activation="softmax"))
+    run = training.train(
+        model, (x, y), (x, y), epochs=2, seed=0, batch_size=8, augment=remember, verbose=0
+    )
+    assert run.images_per_s == pytest.approx(36 * 2 / run.wall_s)  # the last 10% held out
+    # every training image each epoch (Keras may draw a first batch once more to read its shape)
+    assert sum(len(batch) for batch in seen) >= 36 * 2
+    held_out = {image.tobytes() for image in x[36:]}
+    assert not any(image.tobytes() in held_out for batch in seen for image in batch)
+    (first, second) = run.history["val_accuracy"]  # of 4 plain images: multiples of 1/4
+    assert first * 4 == pytest.approx(round(first * 4)) and second * 4 == pytest.approx(
+        round(second * 4)
+    )
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
