@@ -30,7 +30,7 @@ SETTINGS = re.compile(r"^profile full, seed \d+: (\{.*\})$")
 
 
 def record(results, logs, commit, runs=RUNS):
-    """Copy a results folder and the page times of its logs into a new run folder."""
+    """Copy a results folder, and the page times and settings in its logs, into a new run folder."""
     files = sorted(Path(results).glob("*.json"))
     facts = [fact for path in files for fact in json.loads(path.read_text())["facts"]]
     devices = {fact["device"] for fact in facts}
@@ -39,7 +39,7 @@ def record(results, logs, commit, runs=RUNS):
             f"{results} should hold the facts of one GPU run; its devices are "
             f"{sorted(devices) or 'none'}. Record the results folder of a full-profile run."
         )
-    started, seconds, settings = page_times(Path(log).read_text() for log in logs)
+    started, seconds, settings = read_log(Path(log).read_text() for log in logs)
     device = devices.pop()
     day = min(fact["recorded"] for fact in facts)[:10]
     folder = Path(runs) / f"{day}-{re.sub(r'[^a-z0-9]+', '-', device.lower()).strip('-')}"
@@ -52,7 +52,7 @@ def record(results, logs, commit, runs=RUNS):
     return folder
 
 
-def page_times(logs):
+def read_log(logs):
     """From the executor's logs: the pages it started, the seconds of those it finished, and
     the settings each page printed in its first cell."""
     started, seconds, settings, page = [], {}, {}, None
