@@ -73,10 +73,10 @@ def runs(folder=RUNS):
     return [(json.loads(path.read_text()), load_facts(path.parent / "facts")) for path in found]
 
 
-def overview(meta, facts, profile=None):
+def overview(meta, facts, pages=None):
     """One row per page the run started: its time, its facts, and whether the full profile's
     settings for it are still the ones it ran with."""
-    now = profile or profiles()["full"]["pages"]
+    now = pages or profiles()["full"]["pages"]
     rows = []
     for notebook in meta["started"]:
         page = book.page_name(Path(notebook))

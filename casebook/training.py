@@ -90,20 +90,14 @@ def train(
     """
     x_test, y_test = test_data
     outputs = len(model.outputs)
+    if augment is not None:  # the arrays become a stream of distorted batches
+        train_data, validation_data = augmented_stream(
+            train_data, validation_data, validation_split, batch_size, seed, augment, workers
+        )
     stream = isinstance(train_data, keras.utils.PyDataset)
     if stream:  # the stream batches and shuffles; Keras refuses a batch size or split for it
         x_train, y_train = train_data, None
         fitted, batch_size = len(train_data.x), train_data.batch_size
-        fit_options = {"validation_data": validation_data}
-    elif augment is not None:  # arrays to distort: a stream of them, the held-out part plain
-        x_train, y_train = train_data
-        if not validation_data:
-            kept = int(len(x_train) * (1 - validation_split))
-            validation_data = (x_train[kept:], y_train[kept:])
-            x_train, y_train = x_train[:kept], y_train[:kept]
-        fitted = len(x_train)
-        x_train = AugmentedBatches(x_train, y_train, batch_size, seed, augment, workers)
-        y_train, stream = None, True
         fit_options = {"validation_data": validation_data}
     else:
         x_train, y_train = train_data
@@ -160,6 +154,23 @@ def train(
         params=model.count_params(),
         extra={"epoch_seconds": timer.seconds},
     )
+
+
+def augmented_stream(
+    train_data, validation_data, validation_split, batch_size, seed, augment, workers
+):
+    """``AugmentedBatches`` of the training arrays, and the held-out images, left plain: the
+    ``validation_data`` given, or else the last ``validation_split`` of the arrays."""
+    if isinstance(train_data, keras.utils.PyDataset):
+        raise ValueError(
+            "augment distorts training arrays (x, y); a stream of batches brings its own "
+            "distortions (AugmentedBatches(..., augment=...))."
+        )
+    x, y = train_data
+    if not validation_data:
+        kept = int(len(x) * (1 - validation_split))
+        x, y, validation_data = x[:kept], y[:kept], (x[kept:], y[kept:])
+    return AugmentedBatches(x, y, batch_size, seed, augment, workers), validation_data
 
 
 class EpochTimes(keras.callbacks.Callback):

@@ -250,6 +250,9 @@ def test_train_with_augment_distorts_training_batches_and_holds_out_plain_images
     assert sum(len(batch) for batch in seen) >= 36 * 2
     held_out = {image.tobytes() for image in x[36:]}
     assert not any(image.tobytes() in held_out for batch in seen for image in batch)
+    batches = augment.AugmentedBatches(x, y, 8, seed=0)
+    with pytest.raises(ValueError, match="augment distorts training arrays"):
+        training.train(model, batches, (x, y), epochs=1, seed=0, augment=remember, verbose=0)
     (first, second) = run.history["val_accuracy"]  # of 4 plain images: multiples of 1/4
     assert first * 4 == pytest.approx(round(first * 4)) and second * 4 == pytest.approx(
         round(second * 4)

@@ -57,7 +57,7 @@ def test_a_recorded_run_keeps_the_facts_the_times_and_the_settings(tmp_path):
     assert saved == meta and len(facts) == 4  # two recorded, two expected but not recorded
 
     now = {"01_classic_networks/03_vgg": {"settings": {"batch_size": 128, "epochs": 30}}}
-    vgg_row, resnet_row = gpu_runs.overview(meta, facts, profile=now)
+    vgg_row, resnet_row = gpu_runs.overview(meta, facts, pages=now)
     assert (vgg_row["seconds"], vgg_row["fail"], vgg_row["settings now"]) == (79, 1, "the same")
     assert (resnet_row["seconds"], resnet_row["pass"]) == ("cut off", 1)
     assert resnet_row["settings now"] == "changed since"
