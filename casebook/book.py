@@ -378,13 +378,20 @@ def run_papermill(root, notebook, target, profile, seed, key, attempts=2):
                 execute_with_papermill(root, notebook, target, profile, seed)
             break
         except Exception as error:
-            # A kernel that dies on start with "Address already in use" (a jupyter_client port
-            # race) is retried once; a failing cell is not.
-            if attempt == attempts or "Address already in use" not in str(error):
+            # A kernel that dies before it runs a cell is retried once; a failing cell is not.
+            if attempt == attempts or not kernel_died_on_start(error):
                 raise
     executed = json.loads(target.read_text())
     executed["metadata"]["casebook"] = {"inputs_hash": key, "profile": profile, "seed": seed}
     target.write_text(json.dumps(executed, indent=1))
+
+
+def kernel_died_on_start(error):
+    """Whether an execution failed because its kernel never started: jupyter_client's port
+    race ("Address already in use"), which papermill may report only as a kernel that "died
+    before replying to kernel_info" (seen when several pages start at once)."""
+    text = str(error)
+    return "Address already in use" in text or "died before replying to kernel_info" in text
 
 
 def execute_with_papermill(root, notebook, target, profile, seed):

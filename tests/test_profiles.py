@@ -102,6 +102,34 @@ def test_executions_leave_the_callers_environment_alone(monkeypatch):
     assert "CASEBOOK_RESULTS" not in os.environ
 
 
+@pytest.mark.parametrize(
+    "first_error, tries",
+    [
+        ("Kernel died before replying to kernel_info", 2),  # several pages starting at once
+        ("ZMQError: Address already in use (addr='tcp://127.0.0.1:35217')", 2),
+        ("PapermillExecutionError: NameError in cell 3", 1),  # a failing cell is not retried
+    ],
+)
+def test_only_a_kernel_that_never_started_is_tried_again(tmp_path, monkeypatch, first_error, tries):
+    calls = []
+
+    def execute_with_papermill(root, notebook, target, profile, seed):
+        calls.append(notebook)
+        if len(calls) == 1:
+            raise RuntimeError(first_error)
+        target.write_text(json.dumps({"cells": [], "metadata": {}}))
+
+    monkeypatch.setattr(book, "execute_with_papermill", execute_with_papermill)
+    target = tmp_path / "executed" / "page.ipynb"
+    if tries == 1:
+        with pytest.raises(RuntimeError, match="NameError"):
+            book.run_papermill(tmp_path, "page.ipynb", target, "cpu", 0, "abc")
+    else:
+        book.run_papermill(tmp_path, "page.ipynb", target, "cpu", 0, "abc")
+        assert json.loads(target.read_text())["metadata"]["casebook"]["inputs_hash"] == "abc"
+    assert len(calls) == tries
+
+
 def test_a_shared_cache_brings_back_only_a_whole_execution_with_the_same_inputs(
     tmp_path, monkeypatch
 ):
