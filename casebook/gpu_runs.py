@@ -8,7 +8,10 @@ every build of the book, the ``cpu`` builds of CI too, shows on its Verification
 full profile gave on a GPU, with the GPU named. Nothing in a recorded run is typed: the facts
 are the pages' own files, and the times and settings come from the executor's log.
 
-    python -m casebook.gpu_runs record RESULTS_FOLDER LOG [LOG ...] --commit SHA
+    python -m casebook.gpu_runs record RESULTS_FOLDER LOG [LOG ...] --commit SHA [--note TEXT]
+
+``--note`` says how the run was made where that bears on its numbers (pages that shared the
+GPU, say, which slows each of them and skews their timings); the page shows it with the run.
 """
 
 import argparse
@@ -29,8 +32,9 @@ DONE = re.compile(r"\] (chapters/\S+\.ipynb): done in (\d+) s")
 SETTINGS = re.compile(r"^profile full, seed \d+: (\{.*\})$")
 
 
-def record(results, logs, commit, runs=RUNS):
-    """Copy a results folder, and the page times and settings in its logs, into a new run folder."""
+def record(results, logs, commit, runs=RUNS, note=""):
+    """Copy a results folder, and the page times and settings in its logs, into a new run folder
+    named after the time of the run's first fact and its device."""
     files = sorted(Path(results).glob("*.json"))
     facts = [fact for path in files for fact in json.loads(path.read_text())["facts"]]
     devices = {fact["device"] for fact in facts}
@@ -41,13 +45,16 @@ def record(results, logs, commit, runs=RUNS):
         )
     started, seconds, settings = read_log(Path(log).read_text() for log in logs)
     device = devices.pop()
-    day = min(fact["recorded"] for fact in facts)[:10]
-    folder = Path(runs) / f"{day}-{re.sub(r'[^a-z0-9]+', '-', device.lower()).strip('-')}"
+    first = min(fact["recorded"] for fact in facts)  # 2026-11-26T12:55:33+00:00
+    when = f"{first[:10]}-{first[11:13]}{first[14:16]}"
+    folder = Path(runs) / f"{when}-{re.sub(r'[^a-z0-9]+', '-', device.lower()).strip('-')}"
     (folder / "facts").mkdir(parents=True, exist_ok=False)
     for path in files:
         shutil.copy(path, folder / "facts" / path.name)
     meta = {"device": device, "commit": commit, "started": started, "seconds": seconds}
     meta["settings"] = settings
+    if note:
+        meta["note"] = note
     (folder / "run.json").write_text(json.dumps(meta, indent=1) + "\n")
     return folder
 
@@ -68,7 +75,8 @@ def read_log(logs):
 
 
 def runs(folder=RUNS):
-    """Every recorded run, newest first: (its run.json, its facts as load_facts gives them)."""
+    """Every recorded run, newest first (the folder names begin with the date and time):
+    (its run.json, its facts as load_facts gives them)."""
     found = sorted(Path(folder).glob("*/run.json"), reverse=True)
     return [(json.loads(path.read_text()), load_facts(path.parent / "facts")) for path in found]
 
@@ -116,6 +124,7 @@ def show_in_book(folder=RUNS):
             f"{int(ran['passed'].astype(bool).sum())} of {len(ran)} recorded facts passed. "
             "A page cut off before its end recorded only the facts it reached; a page whose "
             "settings changed since trains differently now."
+            + (f"\n\nHow it ran: {meta['note']}" if meta.get("note") else "")
         )
     )
     display(show.table(pd.DataFrame(overview(meta, facts))))
@@ -132,8 +141,9 @@ def main(argv=None):
     parser.add_argument("results", help="the run's _build/results/full folder")
     parser.add_argument("logs", nargs="+", help="the output of `python -m casebook.book execute`")
     parser.add_argument("--commit", required=True, help="the commit the run executed")
+    parser.add_argument("--note", default="", help="how the run was made, shown with it")
     args = parser.parse_args(argv)
-    print(record(args.results, args.logs, args.commit))
+    print(record(args.results, args.logs, args.commit, note=args.note))
 
 
 if __name__ == "__main__":

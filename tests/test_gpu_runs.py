@@ -47,9 +47,11 @@ def results_folder(tmp_path, device="NVIDIA H100 80GB HBM3 (jax)"):
 def test_a_recorded_run_keeps_the_facts_the_times_and_the_settings(tmp_path):
     log = tmp_path / "log"
     log.write_text(LOG)
-    folder = gpu_runs.record(results_folder(tmp_path), [log], "abc1234", runs=tmp_path / "runs")
-    assert folder.name == "2026-11-26-nvidia-h100-80gb-hbm3-jax"
+    note = "The pages shared the GPU, 5 at a time."
+    folder = gpu_runs.record(results_folder(tmp_path), [log], "abc1234", tmp_path / "runs", note)
+    assert folder.name == "2026-11-26-1256-nvidia-h100-80gb-hbm3-jax"
     meta = json.loads((folder / "run.json").read_text())
+    assert meta["note"] == note
     vgg, resnet = "chapters/01_classic_networks/03_vgg.ipynb", "chapters/02_resnets/01_resnet.ipynb"
     assert meta["started"] == [vgg, resnet] and meta["seconds"] == {vgg: 79}
     assert meta["settings"][resnet] == {"depth": 20, "stem_pool": False}
@@ -63,6 +65,15 @@ def test_a_recorded_run_keeps_the_facts_the_times_and_the_settings(tmp_path):
     assert resnet_row["settings now"] == "changed since"
     with pytest.raises(FileExistsError):  # a run is recorded once, never overwritten
         gpu_runs.record(results_folder(tmp_path / "again"), [log], "abc1234", tmp_path / "runs")
+
+    later = results_folder(tmp_path / "later")  # the same day, hours later: listed first
+    for path in later.glob("*.json"):
+        path.write_text(path.read_text().replace("T12:56:35", "T16:02:10"))
+    gpu_runs.record(later, [log], "def5678", tmp_path / "runs")
+    assert [meta["commit"] for meta, _ in gpu_runs.runs(tmp_path / "runs")] == [
+        "def5678",
+        "abc1234",
+    ]
 
 
 def test_a_cpu_run_is_not_recorded_as_a_gpu_run(tmp_path):
