@@ -3,10 +3,11 @@
 A GPU runner executes the chapters in the ``full`` profile (``make book PROFILE=full``): each
 page writes the facts it checked to ``_build/results/full`` and the executor prints how long
 each page took. ``record`` keeps a copy of those facts (``facts/``) and of the times and
-settings in the log (``run.json``) in ``casebook/recorded_gpu_runs/<date>-<device>/``, so that
-every build of the book, the ``cpu`` builds of CI too, shows on its Verification page what the
-full profile gave on a GPU, with the GPU named. Nothing in a recorded run is typed: the facts
-are the pages' own files, and the times and settings come from the executor's log.
+settings in the log (``run.json``) in ``casebook/recorded_gpu_runs/<date>-<HHMM>-<device>/``, so
+that every build of the book, the ``cpu`` builds of CI too, shows on its Verification page what
+the full profile gave on a GPU, with the GPU named: each page from the newest run that reached
+it, so a later run of a few pages adds to the earlier ones. Nothing in a recorded run is typed:
+the facts are the pages' own files, and the times and settings come from the executor's log.
 
     python -m casebook.gpu_runs record RESULTS_FOLDER LOG [LOG ...] --commit SHA [--note TEXT]
 
@@ -103,8 +104,30 @@ def overview(meta, facts, pages=None):
     return rows
 
 
+def run_label(meta, facts):
+    """A run as the page names it: the time of its first fact (UTC) and its device."""
+    first = min(facts.loc[facts["expected"] != "NOT RECORDED", "recorded"])
+    return f"{first[:10]} {first[11:16]} UTC, {meta['device']}"
+
+
+def newest_per_page(recorded):
+    """For each page a recorded run started, the newest run that recorded a fact of it (else
+    the newest that started it): {notebook: (meta, facts)}, in the book's order.
+
+    A later run of a few pages then adds to the earlier runs instead of hiding them.
+    """
+    chosen = {}
+    for meta, facts in recorded:  # newest first
+        ran = facts[facts["expected"] != "NOT RECORDED"]
+        for notebook in meta["started"]:
+            reached = bool((ran["page"] == book.page_name(Path(notebook))).any())
+            if notebook not in chosen or (reached and not chosen[notebook][2]):
+                chosen[notebook] = (meta, facts, reached)
+    return {nb: chosen[nb][:2] for nb in sorted(chosen)}  # numbered chapters: the book's order
+
+
 def show_in_book(folder=RUNS):
-    """The Verification page's account of the last recorded run."""
+    """The Verification page's account of the recorded runs: each page from its newest run."""
     from IPython.display import Markdown, display
 
     from casebook import show
@@ -114,21 +137,40 @@ def show_in_book(folder=RUNS):
     if not recorded:
         display(Markdown(heading + "No run of the full profile on a GPU is recorded yet."))
         return
-    meta, facts = recorded[0]
-    ran = facts[facts["expected"] != "NOT RECORDED"]
+    per_page = newest_per_page(recorded)
+    used = [
+        (meta, facts) for meta, facts in recorded if any(m is meta for m, _ in per_page.values())
+    ]
+    lines = []
+    for meta, facts in used:
+        ran = facts[facts["expected"] != "NOT RECORDED"]
+        seeds = ", ".join(sorted({str(int(s)) for s in ran["seed"]}))
+        line = (
+            f"- **{run_label(meta, facts)}**: seed {seeds}, commit `{meta['commit']}`, "
+            f"{len(meta['started'])} pages started."
+        )
+        lines.append(line + (f" How it ran: {meta['note']}" if meta.get("note") else ""))
     display(
         Markdown(
-            f"{heading}The last recorded run of the `full` profile: **{meta['device']}**, seed "
-            f"{', '.join(sorted({str(int(s)) for s in ran['seed']}))}, "
-            f"{min(ran['recorded'])[:10]} (UTC), commit `{meta['commit']}`. "
-            f"{int(ran['passed'].astype(bool).sum())} of {len(ran)} recorded facts passed. "
-            "A page cut off before its end recorded only the facts it reached; a page whose "
-            "settings changed since trains differently now."
-            + (f"\n\nHow it ran: {meta['note']}" if meta.get("note") else "")
+            f"{heading}Each page below comes from the newest recorded run of the `full` profile "
+            "that reached it. The runs:\n\n"
+            + "\n".join(lines)
+            + "\n\nA page cut off before its end recorded only the facts it reached; a page "
+            "whose settings changed since trains differently now."
         )
     )
-    display(show.table(pd.DataFrame(overview(meta, facts))))
-    table = ran[["page", "name", "value", "expected", "passed"]].assign(
+    rows, tables = [], []
+    for notebook, (meta, facts) in per_page.items():
+        label = run_label(meta, facts)
+        row = next(r for r in overview(meta, facts) if r["page"] == book.page_name(Path(notebook)))
+        rows.append({**row, "run": label})
+        page_facts = facts[(facts["page"] == row["page"]) & (facts["expected"] != "NOT RECORDED")]
+        tables.append(page_facts.assign(run=label))
+    display(show.table(pd.DataFrame(rows)))
+    ran = pd.concat(tables, ignore_index=True)
+    total = f"{int(ran['passed'].astype(bool).sum())} of {len(ran)} recorded facts passed."
+    display(Markdown(total))
+    table = ran[["page", "name", "value", "expected", "passed", "run"]].assign(
         value=[number_text(v) for v in ran["value"]],
         passed=["pass" if p else "FAIL" for p in ran["passed"]],
     )

@@ -76,6 +76,28 @@ def test_a_recorded_run_keeps_the_facts_the_times_and_the_settings(tmp_path):
     ]
 
 
+def test_each_page_comes_from_the_newest_run_that_reached_it(tmp_path):
+    log = tmp_path / "log"
+    log.write_text(LOG)  # VGG finished, ResNet started and recorded one fact
+    gpu_runs.record(results_folder(tmp_path / "first"), [log], "abc1234", tmp_path / "runs")
+    later = results_folder(tmp_path / "later")  # hours later: ResNet again, cut off at once
+    for path in later.glob("*.json"):
+        saved = json.loads(path.read_text().replace("T12:56:35", "T16:02:10"))
+        saved["facts"] = [f for f in saved["facts"] if f["page"] != "02_resnets/01_resnet"]
+        path.write_text(json.dumps(saved))
+    (tmp_path / "log2").write_text(
+        LOG.replace("03_vgg.ipynb: done in 79", "03_vgg.ipynb: done in 70")
+    )
+    gpu_runs.record(later, [tmp_path / "log2"], "def5678", tmp_path / "runs")
+
+    chosen = gpu_runs.newest_per_page(gpu_runs.runs(tmp_path / "runs"))
+    vgg, resnet = "chapters/01_classic_networks/03_vgg.ipynb", "chapters/02_resnets/01_resnet.ipynb"
+    assert list(chosen) == [vgg, resnet]  # the book's order
+    assert chosen[vgg][0]["commit"] == "def5678"  # newer, and it reached the page
+    assert chosen[resnet][0]["commit"] == "abc1234"  # the newer run recorded nothing of it
+    assert gpu_runs.run_label(*chosen[vgg]).startswith("2026-11-26 16:02 UTC, NVIDIA H100")
+
+
 def test_a_cpu_run_is_not_recorded_as_a_gpu_run(tmp_path):
     cpu = results_folder(tmp_path, device="CPU, 2 cores, x86_64 (tensorflow)")
     with pytest.raises(ValueError, match="one GPU run.*CPU, 2 cores"):
