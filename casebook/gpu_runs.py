@@ -17,6 +17,7 @@ GPU, say, which slows each of them and skews their timings); the page shows it w
 
 import argparse
 import ast
+import html
 import json
 import re
 import shutil
@@ -104,10 +105,15 @@ def overview(meta, facts, pages=None):
     return rows
 
 
-def run_label(meta, facts):
-    """A run as the page names it: the time of its first fact (UTC) and its device."""
+def run_time(facts):
+    """When a run began: the time of its first fact, "YYYY-MM-DD HH:MM UTC"."""
     first = min(facts.loc[facts["expected"] != "NOT RECORDED", "recorded"])
-    return f"{first[:10]} {first[11:16]} UTC, {meta['device']}"
+    return f"{first[:10]} {first[11:16]} UTC"
+
+
+def run_label(meta, facts):
+    """A run as the page lists it: when it began and its device."""
+    return f"{run_time(facts)}, {meta['device']}"
 
 
 def newest_per_page(recorded):
@@ -128,7 +134,7 @@ def newest_per_page(recorded):
 
 def show_in_book(folder=RUNS):
     """The Verification page's account of the recorded runs: each page from its newest run."""
-    from IPython.display import Markdown, display
+    from IPython.display import HTML, Markdown, display
 
     from casebook import show
 
@@ -153,7 +159,7 @@ def show_in_book(folder=RUNS):
     display(
         Markdown(
             f"{heading}Each page below comes from the newest recorded run of the `full` profile "
-            "that reached it. The runs:\n\n"
+            "that reached it; the tables name a run by the time it began. The runs:\n\n"
             + "\n".join(lines)
             + "\n\nA page cut off before its end recorded only the facts it reached; a page "
             "whose settings changed since trains differently now."
@@ -161,20 +167,40 @@ def show_in_book(folder=RUNS):
     )
     rows, tables = [], []
     for notebook, (meta, facts) in per_page.items():
-        label = run_label(meta, facts)
+        label = run_time(facts)  # the device is in the list of runs: a narrow column
         row = next(r for r in overview(meta, facts) if r["page"] == book.page_name(Path(notebook)))
         rows.append({**row, "run": label})
         page_facts = facts[(facts["page"] == row["page"]) & (facts["expected"] != "NOT RECORDED")]
         tables.append(page_facts.assign(run=label))
     display(show.table(pd.DataFrame(rows)))
     ran = pd.concat(tables, ignore_index=True)
-    total = f"{int(ran['passed'].astype(bool).sum())} of {len(ran)} recorded facts passed."
-    display(Markdown(total))
     table = ran[["page", "name", "value", "expected", "passed", "run"]].assign(
         value=[number_text(v) for v in ran["value"]],
         passed=["pass" if p else "FAIL" for p in ran["passed"]],
     )
-    display(show.table(table.rename(columns={"name": "fact", "passed": "check"})))
+    table = table.rename(columns={"name": "fact", "passed": "check"})
+    failed = table[table["check"] == "FAIL"]
+    display(
+        Markdown(
+            f"{int(ran['passed'].astype(bool).sum())} of {len(ran)} recorded facts passed. "
+            + ("The ones that failed:" if len(failed) else "None failed.")
+        )
+    )
+    if len(failed):
+        display(show.table(failed))
+    # Every fact of every page, folded page by page: two hundred rows would make this page
+    # longer than the rest of the book, and the failures are shown above.
+    display(HTML("".join(folded(page, facts) for page, facts in table.groupby("page", sort=False))))
+
+
+def folded(page, facts):
+    """One page's facts as an HTML table inside a closed <details>, its summary the counts."""
+    from casebook import show
+
+    passed = int((facts["check"] == "pass").sum())
+    summary = f"{page}: {passed} of {len(facts)} facts passed ({facts['run'].iloc[0]})"
+    table = show.table(facts.drop(columns=["page", "run"])).to_html()
+    return f'<details class="facts"><summary>{html.escape(summary)}</summary>{table}</details>'
 
 
 def main(argv=None):

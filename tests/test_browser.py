@@ -53,6 +53,7 @@ INSPECT = """async () => {
     if (!node.parentElement.closest(skip)) text.push(node.textContent);
   }
   return {
+    height: document.documentElement.scrollHeight,
     mathjax: Boolean(window.MathJax && MathJax.version),
     math: document.querySelectorAll(".math").length,
     typeset: [...document.querySelectorAll(".math")]
@@ -64,6 +65,10 @@ INSPECT = """async () => {
     links: [...document.querySelectorAll("a[href]")].map((a) => a.href),
   };
 }"""
+
+# Pixels, at the 1280 x 900 window: about 45 screens. A JPEG cannot be taller than 65,535, so a
+# page past that has no screenshot either (Chromium writes an empty file).
+TALLEST = 40_000
 
 RAW_MATH = re.compile(r"\$\$|\\\(|\\\[|\$[^$\s][^$]*\\[a-zA-Z]+[^$]*\$")
 
@@ -214,7 +219,16 @@ def test_each_chapter_page_has_a_screenshot(visited):
     chapters = [name for name in visited["pages"] if name.startswith("chapters/")]
     shots = sorted(SCREENSHOTS.glob("*.jpg"))
     assert len(shots) == len(chapters) + 1  # and the verification page
-    assert all(shot.stat().st_size > 10_000 for shot in shots)
+    sizes = {shot.name: shot.stat().st_size for shot in shots}
+    blank = {name: size for name, size in sizes.items() if size <= 10_000}
+    assert not blank, f"empty or nearly empty screenshots (bytes): {blank}"
+
+
+def test_no_page_is_too_long_to_read(visited):
+    """A page a reader scrolls through for more than about 45 screens hides what it says; fold
+    its long tables (as the Verification page does the GPU facts) or split it."""
+    tall = {n: p["height"] for n, p in visited["pages"].items() if p["height"] > TALLEST}
+    assert not tall, f"taller than {TALLEST:,} px: {tall}"
 
 
 def test_pages_open_quickly(visited):

@@ -98,6 +98,26 @@ def test_each_page_comes_from_the_newest_run_that_reached_it(tmp_path):
     assert gpu_runs.run_label(*chosen[vgg]).startswith("2026-11-26 16:02 UTC, NVIDIA H100")
 
 
+def test_the_page_shows_failures_and_folds_each_pages_facts(tmp_path, monkeypatch):
+    import IPython.display
+
+    log = tmp_path / "log"
+    log.write_text(LOG)  # VGG's one fact failed, ResNet's passed
+    gpu_runs.record(results_folder(tmp_path), [log], "abc1234", tmp_path / "runs")
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    gpu_runs.show_in_book(tmp_path / "runs")
+
+    text = [o.to_html() if hasattr(o, "to_html") else o.data for o in shown]
+    assert "1 of 2 recorded facts passed. The ones that failed:" in text[2]
+    failures = text[3]
+    assert "01_classic_networks/03_vgg" in failures and "02_resnets" not in failures
+    folds = text[-1]
+    assert folds.count("<details") == 2 and "open" not in folds  # closed until a reader asks
+    assert "01_classic_networks/03_vgg: 0 of 1 facts passed (2026-11-26 12:56 UTC" in folds
+    assert "02_resnets/01_resnet: 1 of 1 facts passed" in folds
+
+
 def test_a_cpu_run_is_not_recorded_as_a_gpu_run(tmp_path):
     cpu = results_folder(tmp_path, device="CPU, 2 cores, x86_64 (tensorflow)")
     with pytest.raises(ValueError, match="one GPU run.*CPU, 2 cores"):
