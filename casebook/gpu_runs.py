@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casebook import book
+from casebook import book, show
 from casebook.results import load_facts, number_text, profiles
 
 RUNS = Path(__file__).resolve().parent / "recorded_gpu_runs"
@@ -136,8 +136,6 @@ def show_in_book(folder=RUNS):
     """The Verification page's account of the recorded runs: each page from its newest run."""
     from IPython.display import HTML, Markdown, display
 
-    from casebook import show
-
     heading = "## The full profile on a GPU\n\n"
     recorded = runs(folder)
     if not recorded:
@@ -195,8 +193,6 @@ def show_in_book(folder=RUNS):
 
 def folded(page, facts):
     """One page's facts as an HTML table inside a closed <details>, its summary the counts."""
-    from casebook import show
-
     passed = int((facts["check"] == "pass").sum())
     summary = f"{page}: {passed} of {len(facts)} facts passed ({facts['run'].iloc[0]})"
     table = show.table(facts.drop(columns=["page", "run"])).to_html()

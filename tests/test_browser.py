@@ -219,8 +219,7 @@ def test_each_chapter_page_has_a_screenshot(visited):
     chapters = [name for name in visited["pages"] if name.startswith("chapters/")]
     shots = sorted(SCREENSHOTS.glob("*.jpg"))
     assert len(shots) == len(chapters) + 1  # and the verification page
-    sizes = {shot.name: shot.stat().st_size for shot in shots}
-    blank = {name: size for name, size in sizes.items() if size <= 10_000}
+    blank = {s.name: s.stat().st_size for s in shots if s.stat().st_size <= 10_000}
     assert not blank, f"empty or nearly empty screenshots (bytes): {blank}"
 
 
