@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casebook import book, gpu_runs
+from casebook import book
+from casebook.book import gpu_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,15 +10,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_figures_are_current(tmp_path):
     for path in book.readme_figures(tmp_path):
         committed = ROOT / "_static" / path.name
-        assert committed.exists(), f"{committed} is missing: run `python -m casebook.book figures`"
+        assert committed.exists(), f"{committed} is missing: run `casebook book figures`"
         assert committed.read_bytes() == path.read_bytes(), (
-            f"{committed} is stale: run `python -m casebook.book figures` and commit it"
+            f"{committed} is stale: run `casebook book figures` and commit it"
         )
 
 
 def test_every_chapter_and_exercise_has_the_current_install_cell():
     stale = book.install_cells(ROOT)
-    assert not stale, f"{stale}: run `python -m casebook.book install-cells` and commit them"
+    assert not stale, f"{stale}: run `casebook book install-cells` and commit them"
 
 
 def test_the_install_cell_installs_from_the_configured_repository_only_where_needed(tmp_path):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from casebook import gpu_runs
+from casebook.book import gpu_runs
 
 LOG = """\
 [1/1] chapters/01_classic_networks/03_vgg.ipynb: executing (full profile, seed 0)

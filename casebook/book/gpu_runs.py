@@ -3,13 +3,14 @@
 A GPU runner executes the chapters in the ``full`` profile (``make book PROFILE=full``): each
 page writes the facts it checked to ``_build/results/full`` and the executor prints how long
 each page took. ``record`` keeps a copy of those facts (``facts/``) and of the times and
-settings in the log (``run.json``) in ``casebook/recorded_gpu_runs/<date>-<HHMM>-<device>/``, so
-that every build of the book, the ``cpu`` builds of CI too, shows on its Verification page what
-the full profile gave on a GPU, with the GPU named: each page from the newest run that reached
-it, so a later run of a few pages adds to the earlier ones. Nothing in a recorded run is typed:
-the facts are the pages' own files, and the times and settings come from the executor's log.
+settings in the log (``run.json``) in
+``casebook/book/recorded_gpu_runs/<date>-<HHMM>-<device>/``, so that every build of the book,
+the ``cpu`` builds of CI too, shows on its Verification page what the full profile gave on a
+GPU, with the GPU named: each page from the newest run that reached it, so a later run of a few
+pages adds to the earlier ones. Nothing in a recorded run is typed: the facts are the pages' own
+files, and the times and settings come from the executor's log.
 
-    python -m casebook.gpu_runs record RESULTS_FOLDER LOG [LOG ...] --commit SHA [--note TEXT]
+    casebook gpu-runs record RESULTS_FOLDER LOG [LOG ...] --commit SHA [--note TEXT]
 
 ``--note`` says how the run was made where that bears on its numbers (pages that shared the
 GPU, say, which slows each of them and skews their timings); the page shows it with the run.
@@ -200,10 +201,10 @@ def folded(page, facts):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m casebook.gpu_runs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="casebook gpu-runs", description=__doc__)
     parser.add_argument("command", choices=["record"])
     parser.add_argument("results", help="the run's _build/results/full folder")
-    parser.add_argument("logs", nargs="+", help="the output of `python -m casebook.book execute`")
+    parser.add_argument("logs", nargs="+", help="the output of `casebook book execute`")
     parser.add_argument("--commit", required=True, help="the commit the run executed")
     parser.add_argument("--note", default="", help="how the run was made, shown with it")
     args = parser.parse_args(argv)

@@ -5,7 +5,7 @@ from unittest import mock
 
 from IPython.display import Markdown
 
-from casebook import bench
+from casebook.book import timings
 
 REPORT = {
     "device": "CPU, 2 cores, x86_64 (tensorflow)",
@@ -23,7 +23,7 @@ REPORT = {
 
 
 def test_the_report_names_its_machine_and_gives_ratios_to_the_baseline():
-    text = bench.render(REPORT)
+    text = timings.render(REPORT)
     assert text.startswith("# Benchmark on CPU, 2 cores, x86_64 (tensorflow), 2026-11-26")
     assert "## Chapters, cpu profile" in text
     assert "| 01_classic_networks/01_lenet5 | 72.5 |" in text
@@ -36,25 +36,25 @@ def test_the_report_names_its_machine_and_gives_ratios_to_the_baseline():
 
 def test_the_book_shows_the_saved_benchmark_as_headings_and_tables(tmp_path, capsys):
     (tmp_path / "benchmark.json").write_text(json.dumps(REPORT))
-    assert bench.saved(tmp_path) == REPORT
+    assert timings.saved(tmp_path) == REPORT
     shown = []
     with mock.patch("IPython.display.display", shown.append):
-        bench.show_in_book(tmp_path)
+        timings.show_in_book(tmp_path)
     texts = [item.data for item in shown if isinstance(item, Markdown)]
     assert texts[0].startswith("## Benchmark on CPU, 2 cores, x86_64 (tensorflow), 2026-11-26")
     assert "### Training throughput" in texts
     tables = [item.data for item in shown if not isinstance(item, Markdown)]  # Stylers
-    assert len(tables) == len(list(bench.measured(REPORT)))
+    assert len(tables) == len(list(timings.measured(REPORT)))
     pipeline = tables[2]
     assert list(pipeline.columns) == ["", "images/s", "ratio to in memory"]
     assert pipeline.values.tolist()[1] == ["pipeline", "4,000.0", "0.80"]
 
 
 def test_without_a_saved_benchmark_the_book_says_how_to_make_one(tmp_path):
-    assert bench.saved(tmp_path) is None
+    assert timings.saved(tmp_path) is None
     shown = []
     with mock.patch("IPython.display.display", shown.append):
-        bench.show_in_book(tmp_path)
+        timings.show_in_book(tmp_path)
     (only,) = shown
     assert only.data.startswith("## Benchmark") and "`make bench`" in only.data
 
@@ -71,7 +71,7 @@ def test_throughput_is_images_over_the_median_epoch(monkeypatch):
         lambda self, logs=None: setattr(self, "seconds", [next(seconds) for _ in range(3)]),
         raising=False,
     )
-    x, y = bench.batches(256)
+    x, y = timings.batches(256)
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
     model.add(keras.layers.Dense(10, activation="softmax"))
-    assert bench.images_per_second(model, x, y, epochs=3, batch_size=64) == 256 / 1.0
+    assert timings.images_per_second(model, x, y, epochs=3, batch_size=64) == 256 / 1.0

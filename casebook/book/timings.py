@@ -1,6 +1,6 @@
 """The book's benchmark: where the time goes, printed as one table and saved for the book.
 
-    python -m casebook.bench [--quick] [--students N] [--profile P] [--out _build/bench]
+    casebook bench [--quick] [--students N] [--profile P] [--out _build/bench]
 
 It measures, on this machine and in one run:
 
@@ -125,8 +125,8 @@ def book_build_seconds(root, profile):
 
 
 def grading_rates(students):
-    """Submissions graded per minute, one worker and all cores (``casebook.bench_grading``)."""
-    from casebook.bench_grading import submissions_per_minute
+    """Submissions graded per minute, one worker and all cores (``casebook.course.throughput``)."""
+    from casebook.course.throughput import submissions_per_minute
 
     rates = submissions_per_minute(students, (1, os.cpu_count() or 1))
     return {f"{students} submissions, {jobs} worker(s)": rate for jobs, rate in rates.items()}
@@ -136,7 +136,7 @@ BACKEND_PROBE = """
 import json
 import keras
 from casebook import models
-from casebook.bench import batches, images_per_second
+from casebook.book.timings import batches, images_per_second
 keras.utils.set_random_seed(0)
 x, y = batches({count})
 print(json.dumps(images_per_second(models.vgg_small(), x, y)))
@@ -257,7 +257,7 @@ NOT_SAVED = (
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="casebook bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer images, a shorter run")
     parser.add_argument(
         "--students", type=int, help="submissions to grade (100; 12 if --quick; 0: none)"
