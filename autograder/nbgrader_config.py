@@ -1,6 +1,6 @@
 """nbgrader configuration of the course.
 
-Read by `python -m casebook.course` (release, collect, grade, feedback, export) and by `nbgrader`
+Read by `casebook course` (release, collect, grade, feedback, export) and by `nbgrader`
 itself when it runs in this folder (`cd autograder && nbgrader formgrader`, `nbgrader autograde
 ...`). Paths are absolute, derived from this file's place, so it works from any working directory.
 """
@@ -20,8 +20,8 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from casebook.course import HideHiddenTests, RestoreHiddenTests
-from casebook.sandbox import GuardedExecute
+from casebook.course.hidden_tests import HideHiddenTests, RestoreHiddenTests
+from casebook.course.sandbox import GuardedExecute
 
 here = Path(__file__).resolve().parent
 c = get_config()  # noqa: F821 (defined by traitlets when it reads this file)

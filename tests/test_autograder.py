@@ -22,8 +22,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from casebook import course as course_module
-from casebook import sandbox
+from casebook.course import sandbox
+from casebook.course.config import database_url
+from casebook.course.hidden_tests import hidden_lines as hidden_lines_of
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "03_one_by_one"  # the fastest exercise to grade
@@ -67,7 +68,7 @@ def add_cell(nb, code, after=None):
 
 def hidden_lines():
     """Lines of the hidden tests that appear nowhere else in the source notebook."""
-    return course_module.hidden_lines(notebook())
+    return hidden_lines_of(notebook())
 
 
 WRONG_CONV = "def conv_multiplications(h, w, c_in, f, c_out):\n    return 0\n"
@@ -439,7 +440,7 @@ def test_sandbox_refuses_reads_outside_and_keeps_limits(tmp_path):
         "print(resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "casebook.sandbox", "--memory", str(3072 << 20), "--"]
+        [sys.executable, "-m", "casebook.course.sandbox", "--memory", str(3072 << 20), "--"]
         + [sys.executable, "-c", code],
         cwd=run,
         capture_output=True,
@@ -492,7 +493,7 @@ def postgres():
             check=True,
             capture_output=True,
         )
-        yield course_module.database_url(f"postgresql://{user}@127.0.0.1:{port}/gradebook")
+        yield database_url(f"postgresql://{user}@127.0.0.1:{port}/gradebook")
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", data, "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)

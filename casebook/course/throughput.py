@@ -1,12 +1,12 @@
 """How fast the autograder grades a class: submissions graded per minute, one at a time and in
 parallel worker processes, on this machine.
 
-    python -m casebook.bench_grading [--students 100] [--jobs 1,2] [--assignment 03_one_by_one]
+    casebook course throughput [--students 100] [--jobs 1,2] [--assignment 03_one_by_one]
 
 It generates a class of mixed submissions from the exercise's source and student version (a
 quarter each: the solution, the untouched student version, the solution with one function
 wrong, a broken file), grades the same class once per value of ``--jobs`` in a fresh course
-folder with ``python -m casebook.course grade``, and prints one line per run.
+folder with ``casebook course grade``, and prints one line per run.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_class(folder: Path, assignment: str, students: int) -> dict[str, int]:
@@ -85,7 +85,7 @@ def submissions_per_minute(students=100, jobs=(1, 2), assignment="03_one_by_one"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m casebook.bench_grading")
+    parser = argparse.ArgumentParser(prog="casebook course throughput")
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--jobs", default=f"1,{os.cpu_count() or 1}", help="comma-separated")
     parser.add_argument("--assignment", default="03_one_by_one")

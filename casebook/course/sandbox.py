@@ -1,8 +1,8 @@
 """Where student code runs when the autograder grades it: a kernel with limits, in a folder of its
 own, that cannot read the instructor's files.
 
-``python -m casebook.sandbox [limits] -- KERNEL COMMAND`` is the kernel launcher. Started in the
-empty folder the grader made for one submission, it
+``casebook course.sandbox [limits] -- KERNEL COMMAND`` is the kernel launcher. Started in
+the empty folder the grader made for one submission, it
 
 - copies the connection file into that folder and points HOME, TMPDIR, IPython, Jupyter, Keras and
   Matplotlib there; every other environment variable is dropped (a ``PGPASSWORD`` or a database
@@ -170,13 +170,13 @@ def python_folders() -> list[str]:
     this package (not the repository around it)."""
     folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     folders |= {p for p in sysconfig.get_paths().values()}
-    folders.add(str(Path(__file__).resolve().parent))
+    folders.add(str(Path(__file__).resolve().parents[1]))  # the casebook package
     folders.add(str(Path(sys.executable).resolve().parent))
     return sorted(folders)
 
 
 def launch(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m casebook.sandbox")
+    parser = argparse.ArgumentParser(prog="casebook course.sandbox")
     parser.add_argument("--cpu", type=int, default=0, help="CPU seconds (0: no limit)")
     parser.add_argument("--memory", type=int, default=0, help="address space, bytes")
     parser.add_argument("--file-size", type=int, default=0, help="largest file written, bytes")
@@ -235,7 +235,7 @@ def launch(argv: list[str]) -> None:
         try:
             landlock(read, [str(here), "/dev"], ports)
         except OSError as error:
-            print(f"casebook.sandbox: no file-system sandbox ({error})", file=sys.stderr)
+            print(f"casebook.course.sandbox: no file-system sandbox ({error})", file=sys.stderr)
     log = os.open(here / ".kernel.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log, 1)  # the kernel's own messages; cell output goes to the grader over ZMQ
     os.dup2(log, 2)
@@ -246,7 +246,7 @@ def launch(argv: list[str]) -> None:
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """Starts every kernel through ``python -m casebook.sandbox`` with these limits."""
+    """Starts every kernel through ``casebook course.sandbox`` with these limits."""
 
     cpu_seconds = Integer(600, help="CPU seconds of the whole kernel (0: none)").tag(config=True)
     memory_mb = Integer(4096, help="address space of the kernel, MiB (0: none)").tag(config=True)
@@ -257,7 +257,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        prefix = [sys.executable, "-m", "casebook.sandbox"]
+        prefix = [sys.executable, "-m", "casebook.course.sandbox"]
         prefix += ["--cpu", str(self.cpu_seconds), "--memory", str(self.memory_mb << 20)]
         prefix += ["--file-size", str(self.file_size_mb << 20)]
         prefix += ["--processes", str(self.processes)]
@@ -290,7 +290,7 @@ class GuardedExecute(Execute):
       passed before keep their points.
     """
 
-    sandbox = Bool(True, help="run the kernel through casebook.sandbox").tag(config=True)
+    sandbox = Bool(True, help="run the kernel through casebook.course.sandbox").tag(config=True)
     scratch_root = Unicode("", help="where the kernels' folders go (default: tmp)").tag(config=True)
     max_output_kb = Integer(256, help="output kept per cell, KiB (0: no limit)").tag(config=True)
 

@@ -1,0 +1,235 @@
+"""``casebook course grade``: every submission in a folder, in worker processes, into the
+gradebook, with ``grades.csv`` (a reason for every lost point) and feedback per student."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
+
+from casebook.course.config import (
+    DEFAULT_CONFIG,
+    CourseError,
+    assignments_in,
+    course_path,
+    generate,
+)
+from casebook.course.submissions import STUDENT_ID, Submission, find_submissions
+from casebook.course.worker import Job, Outcome, apply_settings, grade_submission
+
+CSV_COLUMNS = ["student", "assignment", "score", "max_score", "status", "reason"]
+
+
+class CourseFolder:
+    """The nbgrader course folder: where submissions go and what the gradebook says of them."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.dirs = CourseDirectory(config=config)
+        self.root = Path(self.dirs.root)
+
+    def folder(self, step: str, s) -> Path:
+        return Path(self.dirs.format_path(getattr(self.dirs, step), s.student, s.assignment))
+
+    def manual(self, s: Submission) -> dict:
+        """The instructor's manual scores and comments of an earlier grading of ``s``."""
+        kept = {}
+        with Gradebook(self.dirs.db_url) as gb:
+            try:
+                submission = gb.find_submission(s.assignment, s.student)
+            except MissingEntry:
+                return kept
+            for nb in submission.notebooks:
+                for g in nb.grades:
+                    if g.manual_score is not None:
+                        kept[f"{nb.name}/{g.name}"] = g.manual_score
+                for c in nb.comments:
+                    if c.manual_comment is not None:
+                        kept[f"comment:{nb.name}/{c.name}"] = c.manual_comment
+        return kept
+
+    def merge(self, o: Outcome, s: Submission) -> None:
+        """Write a worker's outcome into the course folder and the gradebook (the one writer);
+        manual scores and comments already there stay."""
+        for step in ("submitted_directory", "autograded_directory", "feedback_directory"):
+            target = self.folder(step, s)
+            shutil.rmtree(target, ignore_errors=True)  # what nbgrader's force does
+            scratch_dirs = CourseDirectory(root=str(Path(o.scratch) / "course"))
+            found = Path(
+                scratch_dirs.format_path(getattr(scratch_dirs, step), s.student, s.assignment)
+            )
+            if found.is_dir():
+                shutil.copytree(found, target)
+        with Gradebook(self.dirs.db_url) as gb:
+            gb.update_or_create_student(s.student)
+            kwargs = {"timestamp": o.timestamp} if o.timestamp else {}
+            submission = gb.update_or_create_submission(s.assignment, s.student, **kwargs)
+            for nb in submission.notebooks:
+                nb.late_submission_penalty = o.penalties.get(nb.name)
+                for g in nb.grades:
+                    auto, needs = o.grades.get(f"{nb.name}/{g.name}", (0, False))
+                    g.auto_score, g.needs_manual_grade = auto, needs
+                for c in nb.comments:
+                    c.auto_comment = o.comments.get(f"{nb.name}/{c.name}")
+            gb.db.commit()
+            s.score = submission.score - (submission.late_submission_penalty or 0)
+            s.max_score, s.status = submission.max_score, "graded"
+
+    def forget(self, s: Submission) -> None:
+        """Remove every trace of an ungradable submission: the gradebook lists the student with
+        no submission (nbgrader's zero) and no earlier grade or feedback survives."""
+        for step in ("submitted_directory", "autograded_directory", "feedback_directory"):
+            shutil.rmtree(self.folder(step, s), ignore_errors=True)
+        with Gradebook(self.dirs.db_url) as gb:
+            gb.update_or_create_student(s.student)
+            try:
+                gb.remove_submission(s.assignment, s.student)
+            except MissingEntry:
+                pass
+        s.score, s.status = 0, "error"
+
+    def max_score(self, assignment: str) -> float:
+        with Gradebook(self.dirs.db_url) as gb:
+            return gb.find_assignment(assignment).max_score
+
+
+def grade(
+    config: Config,
+    submissions: Path,
+    assignment: str | None,
+    out: Path,
+    timeout: int,
+    jobs: int = 1,
+    settings: dict | None = None,
+    config_file: Path = DEFAULT_CONFIG,
+) -> list[Submission]:
+    """Import, autograde and give feedback to every submission; write the CSV report.
+
+    Each submission is graded by :func:`grade_submission` in a scratch course of its own, in
+    ``jobs`` worker processes; this process alone writes the course folder and the gradebook."""
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # grading kernels inherit it
+    # nbgrader 0.9.6's Gradebook.add_submission under SQLAlchemy 2 (harmless, once per run)
+    warnings.filterwarnings("ignore", "Object of type <Submitted", SAWarning)
+    settings = {"Execute.timeout": timeout, **(settings or {})}
+    settings["Execute.error_on_timeout"] = {
+        "ename": "CellTimeoutError",
+        "evalue": f"the cell ran longer than {timeout} s and was stopped",
+        "traceback": [],
+    }
+    apply_settings(config, settings)
+    known = assignments_in(config)
+    if assignment is None and len(known) == 1:
+        assignment = next(iter(known))
+    if assignment is not None and assignment not in known:
+        raise CourseError(
+            f"no assignment {assignment!r} in {course_path(config, 'source_directory')}"
+        )
+    course = CourseFolder(config)
+    if submissions.is_relative_to(course.root):
+        raise CourseError(
+            f"{submissions} is inside the course folder, which grade rewrites: copy it out"
+        )
+    found = find_submissions(submissions, known, assignment)
+    if not found:
+        raise CourseError(f"no student folders in {submissions}")
+    with tempfile.TemporaryDirectory(prefix="casebook-template-") as tmp:
+        max_scores, jobs_of = {}, {}
+        for name in sorted({s.assignment for s in found if s.assignment in known}):
+            generate(config, name, course.root, course.root / "release")
+            template = Path(tmp) / name
+            generate(config, name, template, template / "release", template / "gradebook.db")
+            max_scores[name] = course.max_score(name)
+        for s in found:
+            s.max_score = max_scores.get(s.assignment, 0)
+            if not s.reason:
+                jobs_of[s.student, s.assignment] = Job(
+                    s.student,
+                    s.assignment,
+                    {k: str(v) for k, v in s.notebooks.items()},
+                    str(Path(config_file).resolve()),
+                    settings,
+                    str(Path(tmp) / s.assignment),
+                    course.manual(s),
+                )
+        outcomes = _run_jobs(found, jobs_of, jobs)
+        for s in found:
+            o = outcomes.get((s.student, s.assignment))
+            if o is not None:
+                if o.status == "graded":
+                    course.merge(o, s)
+                s.reason = o.reason
+                shutil.rmtree(o.scratch, ignore_errors=True)
+            if s.status != "graded" and s.assignment in known and STUDENT_ID.match(s.student):
+                course.forget(s)
+    write_report(course, found, out)
+    return found
+
+
+def _run_jobs(found: list[Submission], jobs_of: dict, jobs: int) -> dict:
+    """Grade every job, ``jobs`` at a time in worker processes (in this one when 1)."""
+    outcomes, n = {}, len(found)
+
+    def done(o: Outcome, s: Submission) -> None:
+        outcomes[s.student, s.assignment] = o
+        shown = f"{o.status}" if o.status != "graded" else "graded"
+        print(
+            f"  {s.student} {s.assignment}: {shown} {o.reason}".rstrip() + f" ({o.seconds:.1f} s)"
+        )
+
+    if jobs <= 1:
+        for i, s in enumerate(found, start=1):
+            print(f"grading {i}/{n}: {s.student} ...", flush=True)
+            job = jobs_of.get((s.student, s.assignment))
+            if job is not None:
+                done(grade_submission(job), s)
+            else:
+                print(f"  {s.student}: not graded: {s.reason}")
+        return outcomes
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {}
+        for i, s in enumerate(found, start=1):
+            print(f"grading {i}/{n}: {s.student} ...", flush=True)
+            job = jobs_of.get((s.student, s.assignment))
+            if job is not None:
+                futures[pool.submit(grade_submission, job)] = s
+            else:
+                print(f"  {s.student}: not graded: {s.reason}")
+        for future in as_completed(futures):
+            s = futures[future]
+            try:
+                o = future.result()
+            except Exception as error:  # a worker that died
+                o = Outcome(s.student, s.assignment, reason=f"the grader failed: {error!r}")
+            done(o, s)
+    return outcomes
+
+
+def write_report(course: CourseFolder, found: list[Submission], out: Path) -> None:
+    """``OUT/grades.csv`` and ``OUT/feedback/<student>/<notebook>.html``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for student in {s.student for s in found}:
+        shutil.rmtree(out / "feedback" / student, ignore_errors=True)
+    with open(out / "grades.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for s in found:
+            row = [s.student, s.assignment, f"{s.score:g}", f"{s.max_score:g}", s.status, s.reason]
+            writer.writerow(row)
+            html = course.folder("feedback_directory", s)
+            if s.status == "graded" and html.exists():
+                shutil.copytree(html, out / "feedback" / s.student, dirs_exist_ok=True)
+    graded = sum(s.status == "graded" for s in found)
+    print(f"{graded} graded, {len(found) - graded} not gradable: {out / 'grades.csv'}")
