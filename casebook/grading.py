@@ -7,7 +7,8 @@ expected and what came, in words a student can act on, for example::
 
 The checks compare behaviour (values, output shapes, parameter counts), never layer class
 names or ``layer.output_shape`` (gone in Keras 3), so any correct way of building a model passes.
-This module imports neither keras nor nbgrader: models are used through their public methods.
+It imports no nbgrader and no Keras of its own: models are used through their public methods,
+and their feature maps through ``casebook.costs``.
 """
 
 from __future__ import annotations
