@@ -6,31 +6,62 @@ from __future__ import annotations
 
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.api import MissingEntry
-from nbgrader.preprocessors import OverwriteCells
+from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
 from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Bool
 
-BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 PLACEHOLDER = "# hidden tests ran here"
 
 
-def strip_hidden_tests(source: str, placeholder: str | None = None) -> str:
-    """Remove each ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region, markers included.
+class HiddenTestRegions(ClearHiddenTests):
+    """nbgrader's ClearHiddenTests, with its region parser exposed: ``regions`` splits a
+    source into visible lines and hidden regions, using the same delimiters (configurable as
+    nbgrader's) and raising the same errors on a nested or unterminated region. Everything
+    here that reads hidden tests goes through it."""
 
-    Without a placeholder the result is what nbgrader's ClearHiddenTests writes into the release;
-    with one, each region becomes that single line, indented like its marker.
-    """
-    kept, hidden = [], False
-    for line in source.split("\n"):
-        if BEGIN_HIDDEN in line:
-            hidden = True
-            if placeholder is not None:
-                kept.append(line[: len(line) - len(line.lstrip())] + placeholder)
-        elif END_HIDDEN in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept)
+    def regions(self, source: str) -> list[tuple[bool, list[str]]]:
+        """[(hidden, lines), ...] in order; a hidden region's lines include its two markers."""
+        parts, in_test = [], False
+        for line in source.split("\n"):
+            begins = self.begin_test_delimeter in line
+            if begins and in_test:
+                raise RuntimeError("Encountered nested begin hidden tests statements")
+            if begins or not parts or parts[-1][0] != in_test:
+                in_test = in_test or begins
+                parts.append((in_test, []))
+            parts[-1][1].append(line)
+            if in_test and self.end_test_delimeter in line:
+                in_test = False
+        if in_test:
+            raise RuntimeError("No end hidden tests statement found")
+        return parts
+
+    def without_hidden(self, source: str, placeholder: str | None = None) -> str:
+        """The source without its hidden regions, markers included. Without a placeholder it
+        is what nbgrader writes into the release; with one, each region becomes that single
+        line, indented like its marker."""
+        kept = []
+        for hidden, lines in self.regions(source):
+            if not hidden:
+                kept += lines
+            elif placeholder is not None:
+                kept.append(lines[0][: len(lines[0]) - len(lines[0].lstrip())] + placeholder)
+        return "\n".join(kept)
+
+    def _remove_hidden_test_region(self, cell) -> bool:
+        stripped = self.without_hidden(cell.source)
+        removed = any(hidden for hidden, _ in self.regions(cell.source))
+        cell.source = stripped
+        return removed
+
+
+PARSER = HiddenTestRegions()
+BEGIN_HIDDEN, END_HIDDEN = PARSER.begin_test_delimeter, PARSER.end_test_delimeter
+
+
+def strip_hidden_tests(source: str, placeholder: str | None = None) -> str:
+    """``HiddenTestRegions.without_hidden`` with nbgrader's default delimiters."""
+    return PARSER.without_hidden(source, placeholder)
 
 
 class HideHiddenTests(Preprocessor):
@@ -64,12 +95,9 @@ def hidden_lines(nb) -> list[str]:
     characters, longest first)."""
     hidden, visible = set(), []
     for cell in nb.cells:
-        inside = False
-        for line in cell.source.split("\n"):
-            if BEGIN_HIDDEN in line or END_HIDDEN in line:
-                inside = BEGIN_HIDDEN in line
-            elif line.strip():
-                (hidden.add if inside else visible.append)(line.strip())
+        for inside, lines in PARSER.regions(cell.source):
+            body = lines[1:-1] if inside else lines
+            (hidden.update if inside else visible.extend)(line.strip() for line in body)
     shown = "\n".join(visible)
     lines = {h for h in hidden if len(h) >= 8 and h not in shown}
     if hidden:  # the markers too, when a printed cell shows them

@@ -135,34 +135,11 @@ KEPT_ENVIRONMENT = (
     *("PATH", "LANG", "LANGUAGE", "TZ", "TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND"),
     *("JPY_PARENT_PID", "JPY_INTERRUPT_EVENT", "JPY_SESSION_NAME"),
 )
-GUARD_MODULE = "_casebook_guard"
-GUARD_CODE = f'''\
-def _casebook_guard_install():
-    import builtins, importlib, sys, types
-
-    guard = types.ModuleType("{GUARD_MODULE}")
-    pristine = dict(vars(builtins))
-    user_ns = get_ipython().user_ns
-    pop, import_module, modules = sys.modules.pop, importlib.import_module, sys.modules
-
-    def restore(shadowed=()):
-        """Undo changes to the builtins, drop globals that hide the builtins a test cell uses,
-        and load casebook.grading afresh (its functions as written, whatever was patched)."""
-        for name, value in pristine.items():
-            if name not in ("_", "__", "___") and vars(builtins).get(name) is not value:
-                setattr(builtins, name, value)
-        for name in shadowed:
-            user_ns.pop(name, None)
-        pop("casebook.grading", None)
-        import_module("casebook.grading")
-
-    guard.restore = restore
-    modules["{GUARD_MODULE}"] = guard
-
-
-_casebook_guard_install()
-del _casebook_guard_install
-'''
+GUARD_MODULE = "casebook.course.kernel_guard"
+# Runs silently before the first cell; the module is read from the installed package.
+GUARD_CODE = (
+    f"__import__('importlib').import_module('{GUARD_MODULE}').install(get_ipython().user_ns)"
+)
 
 
 def python_folders() -> list[str]:
