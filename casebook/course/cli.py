@@ -45,11 +45,20 @@ def _course_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with_environment_tools()
     try:
         return run(argv)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def with_environment_tools() -> None:
+    """Put this Python's own bin folder on PATH: nbgrader runs ``alembic`` from there when it
+    opens a gradebook, and ``.venv/bin/casebook`` run without activating the venv has not."""
+    tools = str(Path(sys.executable).parent)
+    if tools not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([tools, os.environ.get("PATH", "")])
 
 
 def run(argv: list[str] | None = None) -> int:
