@@ -27,78 +27,40 @@ NOT_WRITTEN = "NotImplementedError: a function this cell tests is not written ye
 
 @dataclass(frozen=True)
 class Exercise:
-    """What the round trip expects of one assignment."""
+    """What the round trip expects of one assignment: its graded test cells and their points
+    (read from the source notebook's nbgrader metadata) and a public test line the feedback
+    shows."""
 
     grades: dict  # graded test cell -> points
-    public_line: str  # a line of a public test that the feedback shows
+    public_line: str
 
     @property
     def points(self):
         return sum(self.grades.values())
 
 
-EXERCISES = {
-    "01_classic_networks": Exercise(
-        grades={
-            "conv-output-size-tests": 2,
-            "conv-params-tests": 2,
-            "lenet5-tests": 3,
-            "vgg16-tests": 3,
-        },
-        public_line='grading.expect_params(model, 138_357_544, "vgg16()")',
-    ),
-    "02_resnets": Exercise(
-        grades={"identity-block-tests": 3, "convolutional-block-tests": 3, "resnet50-tests": 4},
-        public_line='grading.expect_params(model, 25_636_712, "resnet50()")',
-    ),
-    "03_one_by_one": Exercise(
-        grades={
-            "conv-multiplications-tests": 3,
-            "bottleneck-multiplications-tests": 3,
-            "channel-reducer-tests": 4,
-        },
-        public_line='grading.expect_params(keras.Model(x, y), 6_176, what, why="192 * 32 + 32")',
-    ),
-    "04_inception": Exercise(
-        grades={"inception-module-shapes-tests": 5, "inception-module-behaviour-tests": 5},
-        public_line="grading.expect_tensor_shape(y, (28, 28, 256), what)",
-    ),
-    "05_mobilenet": Exercise(
-        grades={
-            "depthwise-separable-block-tests": 4,
-            "separable-cost-ratio-tests": 2,
-            "inverted-residual-block-tests": 4,
-        },
-        public_line="grading.expect_tensor_shape(y, (112, 112, 64), what)",
-    ),
-    "06_efficientnet": Exercise(
-        grades={
-            "compound-multipliers-tests": 2,
-            "round-filters-tests": 3,
-            "round-repeats-tests": 1,
-            "squeeze-excite-tests": 4,
-        },
-        public_line="grading.expect_tensor_shape(y, (112, 112, 32), what)",
-    ),
-    "07_transfer_learning": Exercise(
-        grades={"build-transfer-model-tests": 6, "unfreeze-top-tests": 4},
-        public_line="grading.expect_output_shape(model, (5,), what)",
-    ),
-    "08_augmentation": Exercise(
-        grades={
-            "mirror-tests": 1,
-            "crop-tests": 2,
-            "color-shift-tests": 2,
-            "rgb-pca-tests": 3,
-            "pca-color-augmentation-tests": 2,
-        },
-        public_line='grading.expect_callable(globals(), "rgb_pca")',
-    ),
-    "09_practical_advice": Exercise(
-        grades={"ten-crops-tests": 4, "multicrop-predict-tests": 3, "ensemble-predict-tests": 3},
-        public_line='grading.expect_callable(globals(), "ensemble_predict")',
-    ),
+def graded_cells(assignment):
+    """{graded test cell: points} of an assignment's source notebook, in the notebook's order."""
+    cells = json.loads((SOURCES / assignment / f"{assignment}.ipynb").read_text())["cells"]
+    return {
+        c["id"]: c["metadata"]["nbgrader"]["points"]
+        for c in cells
+        if c["metadata"].get("nbgrader", {}).get("grade")
+    }
+
+
+PUBLIC_LINES = {
+    "01_classic_networks": 'grading.expect_params(model, 138_357_544, "vgg16()")',
+    "02_resnets": 'grading.expect_params(model, 25_636_712, "resnet50()")',
+    "03_one_by_one": 'grading.expect_params(keras.Model(x, y), 6_176, what, why="192 * 32 + 32")',
+    "04_inception": "grading.expect_tensor_shape(y, (28, 28, 256), what)",
+    "05_mobilenet": "grading.expect_tensor_shape(y, (112, 112, 64), what)",
+    "06_efficientnet": "grading.expect_tensor_shape(y, (112, 112, 32), what)",
+    "07_transfer_learning": "grading.expect_output_shape(model, (5,), what)",
+    "08_augmentation": 'grading.expect_callable(globals(), "rgb_pca")',
+    "09_practical_advice": 'grading.expect_callable(globals(), "ensemble_predict")',
 }
+EXERCISES = {name: Exercise(graded_cells(name), line) for name, line in PUBLIC_LINES.items()}
 ASSIGNMENTS = sorted(EXERCISES)
 
 
@@ -186,14 +148,22 @@ def test_every_assignment_has_a_source_a_release_and_expectations():
     assert sources == ASSIGNMENTS
     for assignment in ASSIGNMENTS:
         assert source(assignment).is_file() and released(assignment).is_file()
-        cells = json.loads(source(assignment).read_text())["cells"]
-        graded_cells = {
-            c["id"]: c["metadata"]["nbgrader"]["points"]
-            for c in cells
-            if c["metadata"].get("nbgrader", {}).get("grade")
-        }
-        assert graded_cells == EXERCISES[assignment].grades
-        assert EXERCISES[assignment].points == 10
+        assert EXERCISES[assignment].points == 10, assignment
+
+
+def test_the_points_the_students_read_are_the_points_graded():
+    for assignment in ASSIGNMENTS:
+        prose = "\n".join(
+            "".join(c["source"])
+            for c in json.loads(source(assignment).read_text())["cells"]
+            if c["cell_type"] == "markdown"
+        )
+        found = re.search(r"\*\*Points:\*\*(.*?)\*\*(\d+) in all\*\*", prose, re.S)
+        assert found, f"{assignment}: no '**Points:** ... **N in all**' line"
+        listed = [int(n) for n in re.findall(r"(\d+)[,:]", found.group(1))]
+        exercise = EXERCISES[assignment]
+        assert listed == list(exercise.grades.values()), assignment
+        assert int(found.group(2)) == exercise.points, assignment
 
 
 def test_committed_release_is_current():
