@@ -21,3 +21,13 @@ def table(frame, index=False):
     integers = [c for c in frame.columns if frame[c].dtype.kind in "iu"]
     styled = frame.style.format("{:,}", subset=integers, na_rep="")
     return styled if index else styled.hide(axis="index")
+
+
+def rows(records, number="stage"):
+    """A table of NamedTuples (a network's stages or blocks) as a page table, one row each,
+    its columns the tuple's field names, numbered from 1 in the column ``number``."""
+    import pandas as pd
+
+    frame = pd.DataFrame([row._asdict() for row in records])
+    frame.insert(0, number, range(1, len(frame) + 1))
+    return table(frame)

@@ -205,18 +205,6 @@ def _main_output_history(history, main):
     return values
 
 
-def median_predict_seconds(model, batch, repeats):
-    """Median wall time of ``model.predict_on_batch(batch)`` over ``repeats`` calls, after one
-    warm-up call that builds the backend function (a benchmark, not a timed test)."""
-    model.predict_on_batch(batch)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict_on_batch(batch)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def predict_classes(model, images, batch_size=512):
     """The predicted class of each image (of the first output, for a model with several)."""
     predictions = model.predict(images, batch_size=batch_size, verbose=0)

@@ -7,9 +7,13 @@ import keras
 import numpy as np
 import pytest
 
-from casebook import costs, layers, models
+from casebook import costs, models, paper_layers
+from casebook.facts import reference
 
 PACKAGE = Path(__file__).resolve().parents[1] / "casebook"
+
+
+LENET, ALEXNET = "01_classic_networks/01_lenet5", "01_classic_networks/02_alexnet"
 
 
 def trainable(model):
@@ -18,22 +22,22 @@ def trainable(model):
 
 def test_lenet5_1998_matches_the_paper():
     model = models.lenet5_1998()
-    assert trainable(model) == 60_000
-    assert model.get_layer("C3").count_params() == 1_516
+    assert trainable(model) == reference(LENET, "lenet5_1998.trainable_params")
+    assert model.get_layer("C3").count_params() == reference(LENET, "lenet5_1998.c3_params")
     assert model.count_params() - trainable(model) == 840
     assert model(np.zeros((2, 32, 32, 1), "float32")).shape == (2, 10)
 
 
 def test_lenet5_modern_variant():
     model = models.lenet5()
-    assert model.count_params() == 61_706
+    assert model.count_params() == reference(LENET, "lenet5.params")
     assert costs.feature_map_shapes(model) == [(28, 28, 6), (14, 14, 6), (10, 10, 16), (5, 5, 16)]
     assert costs.model_costs(model).macs == 416_520
 
 
 def test_partially_connected_conv_equals_a_masked_full_convolution():
-    table = layers.LENET_C3_TABLE
-    partial = layers.PartiallyConnectedConv2D(table, 5)
+    table = paper_layers.LENET_C3_TABLE
+    partial = paper_layers.PartiallyConnectedConv2D(table, 5)
     x = np.random.default_rng(0).normal(size=(2, 14, 14, 6)).astype("float32")
     got = keras.ops.convert_to_numpy(partial(x))
     kernel = np.zeros((5, 5, 6, 16), "float32")
@@ -48,13 +52,13 @@ def test_partially_connected_conv_equals_a_masked_full_convolution():
 
 def test_partially_connected_conv_rejects_a_table_naming_missing_inputs():
     with pytest.raises(ValueError, match="names input map 5"):
-        layers.PartiallyConnectedConv2D(((0, 5),), 3)(np.zeros((1, 8, 8, 3), "float32"))
+        paper_layers.PartiallyConnectedConv2D(((0, 5),), 3)(np.zeros((1, 8, 8, 3), "float32"))
 
 
 def test_local_response_normalization_matches_the_papers_formula():
     x = np.random.default_rng(1).normal(size=(2, 3, 3, 7)).astype("float32")
     k, n, alpha, beta = 2.0, 5, 1e-2, 0.75
-    got = keras.ops.convert_to_numpy(layers.LocalResponseNormalization(n, k, alpha, beta)(x))
+    got = keras.ops.convert_to_numpy(paper_layers.LocalResponseNormalization(n, k, alpha, beta)(x))
     expected = np.empty_like(x)
     for i in range(7):
         lo, hi = max(0, i - n // 2), min(6, i + n // 2)
@@ -64,7 +68,7 @@ def test_local_response_normalization_matches_the_papers_formula():
 
 
 def test_subsampling_is_a_scaled_sum_plus_bias():
-    layer = layers.Subsampling2D(2)
+    layer = paper_layers.Subsampling2D(2)
     x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
     layer.build(x.shape)
     layer.set_weights([np.array([0.5], "float32"), np.array([1.0], "float32")])
@@ -79,7 +83,11 @@ def test_subsampling_is_a_scaled_sum_plus_bias():
 
 
 @pytest.mark.parametrize(
-    ("groups", "params", "giga_macs"), [(1, 62_378_344, 1.14), (2, 60_965_224, 0.72)]
+    ("groups", "params", "giga_macs"),
+    [
+        (1, reference(ALEXNET, "alexnet.params"), 1.14),
+        (2, reference(ALEXNET, "alexnet_2groups.params"), 0.72),
+    ],
 )
 def test_alexnet_single_stream_and_two_gpu(groups, params, giga_macs):
     model = models.alexnet(groups=groups)
@@ -88,7 +96,9 @@ def test_alexnet_single_stream_and_two_gpu(groups, params, giga_macs):
 
 
 def test_alexnet_with_torchvisions_filters_has_torchvisions_count():
-    assert models.alexnet(filters=(64, 192, 384, 256, 256), lrn=False).count_params() == 61_100_840
+    assert models.alexnet(filters=(64, 192, 384, 256, 256), lrn=False).count_params() == reference(
+        ALEXNET, "alexnet_torchvision.params"
+    )
 
 
 def test_small_alexnet_runs_with_and_without_lrn():
@@ -117,7 +127,7 @@ def test_small_vgg_follows_the_halve_and_double_rule():
 
 def test_model_code_is_backend_agnostic():
     """No TensorFlow inside models or layers: the book must run on JAX and PyTorch too."""
-    for path in [PACKAGE / "layers.py", *sorted((PACKAGE / "models").glob("*.py"))]:
+    for path in [PACKAGE / "paper_layers.py", *sorted((PACKAGE / "models").glob("*.py"))]:
         tree = ast.parse(path.read_text())
         imported = {
             alias.name.split(".")[0]

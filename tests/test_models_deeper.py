@@ -5,8 +5,16 @@ import keras
 import numpy as np
 import pytest
 
-from casebook import costs, layers, models
-from casebook.models import bottleneck, inception
+from casebook import costs, models, paper_layers
+from casebook.facts import reference as ref
+from casebook.models import inception, one_by_one
+
+ADVICE, RESNET, INCEPTION = (
+    "09_practical_advice/01_practical_advice",
+    "02_resnets/01_resnet",
+    "04_inception/01_inception",
+)
+MOBILENET, EFFICIENTNET = "05_mobilenet/01_mobilenet", "06_efficientnet/01_efficientnet"
 
 
 def trainable(model):
@@ -19,8 +27,8 @@ def relu_output(shape, seed=0):
 
 def test_resnet50_matches_keras_applications_layer_by_layer():
     mine, reference = models.resnet50(), keras.applications.ResNet50(weights=None)
-    assert mine.count_params() == reference.count_params() == 25_636_712
-    assert trainable(mine) == 25_583_592
+    assert mine.count_params() == reference.count_params() == ref(ADVICE, "resnet50.params")
+    assert trainable(mine) == ref(ADVICE, "resnet50.trainable_params")
     shared, differing = costs.layer_differences(mine, reference)
     assert differing == []
     assert len(shared) == len(mine.layers) - 1  # every layer but the input has keras' name
@@ -29,7 +37,7 @@ def test_resnet50_matches_keras_applications_layer_by_layer():
 
 def test_resnet50_v1_5_has_torchvisions_trainable_count_and_cost():
     model = models.resnet50(version="v1.5")
-    assert trainable(model) == 25_557_032
+    assert trainable(model) == ref(RESNET, "resnet50_v1_5.trainable_params")
     assert round(costs.model_costs(model).macs / 1e9, 2) == 4.09
     with pytest.raises(ValueError, match="'v1' or 'v1.5'"):
         models.resnet50(version="v2")
@@ -57,12 +65,12 @@ def test_convolutional_block_projects_the_shortcut():
 
 def test_zero_padding_shortcut_subsamples_and_pads_with_zeros():
     x = relu_output((1, 7, 7, 4))
-    out = keras.ops.convert_to_numpy(layers.ZeroPaddingShortcut(8, 2)(x))
+    out = keras.ops.convert_to_numpy(paper_layers.ZeroPaddingShortcut(8, 2)(x))
     assert out.shape == (1, 4, 4, 8)  # 'same' stride-2 size: ceil(7 / 2)
     np.testing.assert_array_equal(out[..., :4], x[:, ::2, ::2, :])
     assert not out[..., 4:].any()
     with pytest.raises(ValueError, match="projection shortcut"):
-        layers.ZeroPaddingShortcut(2, 2)(x)
+        paper_layers.ZeroPaddingShortcut(2, 2)(x)
 
 
 def test_small_resnets_plain_twins_and_shortcut_options():
@@ -86,8 +94,8 @@ def test_inception_module_3a_shape_params_and_branch_order():
         inputs, models.inception_module(inputs, *inception.GOOGLENET_MODULES["3a"], name="m")
     )
     assert tuple(module.output.shape[1:]) == (28, 28, 256)
-    assert module.count_params() == 163_696
-    assert costs.model_costs(module).macs == 128_049_152
+    assert module.count_params() == ref(INCEPTION, "inception_3a.params")
+    assert costs.model_costs(module).macs == ref(INCEPTION, "inception_3a.macs")
     x = np.random.default_rng(0).random((1, 28, 28, 192), dtype="float32")
     first = keras.ops.convert_to_numpy(module(x))[..., :64]
     kernel, bias = module.get_layer("m_1x1").get_weights()
@@ -99,18 +107,18 @@ def test_googlenet_against_the_paper_and_torchvision():
     assert abs(paper.count_params() - 6.8e6) / 6.8e6 < 0.03
     assert abs(costs.model_costs(paper).macs - 1.55e9) / 1.55e9 < 0.03
     torch_like = models.googlenet(aux=False, variant="torchvision")
-    assert trainable(torch_like) == 6_624_904
+    assert trainable(torch_like) == ref(INCEPTION, "googlenet_torchvision.trainable_params")
     assert round(costs.model_costs(torch_like).macs / 1e9, 2) == 1.50
     with_aux = models.googlenet(aux=True)
     assert [tuple(o.shape[1:]) for o in with_aux.outputs] == [(1000,)] * 3
-    assert with_aux.count_params() - paper.count_params() == 6_379_728
+    assert with_aux.count_params() - paper.count_params() == ref(INCEPTION, "googlenet.aux_params")
 
 
-def test_bottleneck_net_costs_follow_the_notes_formula():
-    assert costs.model_costs(models.bottleneck_net(None)).macs == (
+def test_reduced_conv_net_costs_follow_the_notes_formula():
+    assert costs.model_costs(models.reduced_conv_net(None)).macs == (
         28 * 28 * 32 * 9 + 14 * 14 * 32 * 25 * 32 + 7 * 7 * 32 * 25 * 32 + 32 * 10
     )
-    assert costs.model_costs(models.bottleneck_net(16)).macs == (
+    assert costs.model_costs(models.reduced_conv_net(16)).macs == (
         28 * 28 * 32 * 9
         + 14 * 14 * 16 * 32
         + 14 * 14 * 32 * 25 * 16
@@ -119,8 +127,8 @@ def test_bottleneck_net_costs_follow_the_notes_formula():
         + 32 * 10
     )
     inputs = keras.Input((28, 28, 192))
-    thin = keras.Model(inputs, bottleneck.bottleneck_conv(inputs, 16, 5, 32, "b"))
-    assert costs.model_costs(thin).macs == 12_443_648
+    thin = keras.Model(inputs, one_by_one.reduced_conv(inputs, 16, 5, 32, "b"))
+    assert costs.model_costs(thin).macs == ref(INCEPTION, "inception_3a.5x5_branch_macs")
 
 
 def test_small_inception_trains_with_side_branches():
@@ -150,8 +158,18 @@ def test_small_inception_trains_with_side_branches():
 @pytest.mark.parametrize(
     ("ours", "theirs", "params", "mega_macs"),
     [
-        (models.mobilenet_v1, keras.applications.MobileNet, 4_253_864, 568.7),
-        (models.mobilenet_v2, keras.applications.MobileNetV2, 3_538_984, 300.8),
+        (
+            models.mobilenet_v1,
+            keras.applications.MobileNet,
+            ref(MOBILENET, "mobilenet_v1.params"),
+            568.7,
+        ),
+        (
+            models.mobilenet_v2,
+            keras.applications.MobileNetV2,
+            ref(ADVICE, "mobilenet_v2.params"),
+            300.8,
+        ),
     ],
 )
 def test_mobilenets_match_keras_applications_layer_by_layer(ours, theirs, params, mega_macs):
@@ -209,18 +227,10 @@ def test_small_mobilenets_cost_less_than_the_small_vgg():
         assert model(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
 
 
-def test_median_predict_seconds_times_a_model():
-    from casebook import training
-
-    model = models.bottleneck_net(4)
-    seconds = training.median_predict_seconds(model, np.zeros((2, 28, 28, 1), "float32"), 3)
-    assert 0 < seconds < 10
-
-
 def test_efficientnet_b0_matches_keras_applications_layer_by_layer():
     mine, reference = models.efficientnet("b0"), keras.applications.EfficientNetB0(weights=None)
-    assert mine.count_params() == reference.count_params() == 5_330_571
-    assert trainable(mine) == 5_288_548
+    assert mine.count_params() == reference.count_params() == ref(ADVICE, "efficientnet_b0.params")
+    assert trainable(mine) == ref(ADVICE, "efficientnet_b0.trainable_params")
     shared, differing = costs.layer_differences(mine, reference)
     assert differing == [] and len(shared) >= 230
     assert round(costs.model_costs(mine).macs / 1e9, 3) == 0.386
@@ -237,7 +247,7 @@ def test_efficientnet_scaling_rules():
     assert efficientnets.round_filters(1280, 2.0) == 2560
     assert efficientnets.round_filters(16, 1.1) == 16  # 17.6 rounds to 16, within 90%
     assert efficientnets.round_repeats(4, 3.1) == 13
-    assert models.efficientnet("b3").count_params() == 12_320_535
+    assert models.efficientnet("b3").count_params() == ref(EFFICIENTNET, "efficientnet_b3.params")
 
 
 def test_efficientnet_small_scales_one_dimension_at_a_time():

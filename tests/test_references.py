@@ -3,17 +3,17 @@
 import re
 from pathlib import Path
 
-from casebook import results
+from casebook import facts
 
-PACKAGE = Path(results.__file__).resolve().parent
+PACKAGE = Path(facts.__file__).resolve().parent
 # 61,706 or 0.417 or 1,550: a count or a decimal, not the "1" of "B1"
 NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+|\d+\.\d+")
 
 
 def cited_table_numbers():
     """(page, fact, number) for every reference that quotes the REFERENCE_COSTS table."""
-    for page, facts in results.references().items():
-        for fact, reference in facts.items():
+    for page, page_references in facts.references().items():
+        for fact, reference in page_references.items():
             source = str(reference.get("source", ""))
             if "REFERENCE_COSTS:" in source:
                 quoted = source.split("REFERENCE_COSTS:", 1)[1]

@@ -1,7 +1,6 @@
 """One builder per architecture. Chapters show these functions and train what they return."""
 
 from casebook.models.alexnet import alexnet, alexnet_small
-from casebook.models.bottleneck import bottleneck_conv, bottleneck_net, channel_reducer
 from casebook.models.efficientnets import efficientnet, efficientnet_scaled, efficientnet_small
 from casebook.models.inception import googlenet, inception_module, inception_small
 from casebook.models.lenet import lenet5, lenet5_1998
@@ -13,6 +12,7 @@ from casebook.models.mobilenet import (
     mobilenet_v2,
     mobilenet_v2_small,
 )
+from casebook.models.one_by_one import channel_reducer, reduced_conv, reduced_conv_net
 from casebook.models.resnet import (
     convolutional_block,
     identity_block,
@@ -26,8 +26,8 @@ __all__ = [
     "VGG19_BLOCKS",
     "alexnet",
     "alexnet_small",
-    "bottleneck_conv",
-    "bottleneck_net",
+    "reduced_conv",
+    "reduced_conv_net",
     "channel_reducer",
     "convolutional_block",
     "depthwise_separable_block",

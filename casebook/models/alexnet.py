@@ -11,7 +11,7 @@ two groups. ``groups=2`` builds that original network (60,965,224 parameters);
 import keras
 from keras import layers
 
-from casebook.layers import LocalResponseNormalization
+from casebook.paper_layers import LocalResponseNormalization
 
 ALEXNET_FILTERS = (96, 256, 384, 384, 256)
 # Which convolutions the two GPUs did not share (conv3 and the fc layers talk across GPUs).

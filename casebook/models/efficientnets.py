@@ -12,28 +12,41 @@ block table of the paper's Table 1 and the width and depth coefficients Keras sh
 """
 
 import math
+from typing import NamedTuple
 
 import keras
 from keras import layers
 
 from casebook.models.mobilenet import make_divisible
 
-# The paper's Table 1 (B0), one stage a row:
-# (kernel size, repeats, input channels, output channels, expansion, first stride).
+
+class MBConvStage(NamedTuple):
+    """One row of the paper's Table 1: ``repeats`` MBConv blocks; the first changes the
+    channels from ``channels_in`` to ``channels_out`` and takes the stride."""
+
+    kernel: int
+    repeats: int
+    channels_in: int
+    channels_out: int
+    expansion: int
+    stride: int
+
+
+# The paper's Table 1 (B0), one stage a row.
 B0_BLOCKS = (
-    (3, 1, 32, 16, 1, 1),
-    (3, 2, 16, 24, 6, 2),
-    (5, 2, 24, 40, 6, 2),
-    (3, 3, 40, 80, 6, 2),
-    (5, 3, 80, 112, 6, 1),
-    (5, 4, 112, 192, 6, 2),
-    (3, 1, 192, 320, 6, 1),
+    MBConvStage(3, 1, 32, 16, 1, 1),
+    MBConvStage(3, 2, 16, 24, 6, 2),
+    MBConvStage(5, 2, 24, 40, 6, 2),
+    MBConvStage(3, 3, 40, 80, 6, 2),
+    MBConvStage(5, 3, 80, 112, 6, 1),
+    MBConvStage(5, 4, 112, 192, 6, 2),
+    MBConvStage(3, 1, 192, 320, 6, 1),
 )
-# A small baseline for 28x28 grey images, in the same format: three stages of MBConv blocks.
+# A small baseline for 28x28 grey images: three stages of MBConv blocks.
 SMALL_BLOCKS = (
-    (3, 1, 16, 16, 1, 1),
-    (3, 2, 16, 24, 4, 2),
-    (3, 2, 24, 40, 4, 2),
+    MBConvStage(3, 1, 16, 16, 1, 1),
+    MBConvStage(3, 2, 16, 24, 4, 2),
+    MBConvStage(3, 2, 24, 40, 4, 2),
 )
 SMALL_BN_MOMENTUM = 0.9  # statistics that settle within a short run (see resnet_small)
 # (width, depth, resolution) that keras.applications ships for B0..B7 (hand-picked, close to
@@ -118,7 +131,8 @@ def mbconv_stages(x, blocks, width, depth, drop_connect_rate=0.0, momentum=0.99)
     stride per stage) with channels x ``width`` and repeats x ``depth``, rounded as B0-B7 are.
     A stage's first block changes the channels and takes the stride; the stochastic-depth
     rate grows linearly from 0 over all the blocks. Blocks are named block1a_, block1b_, ..."""
-    total = sum(round_repeats(stage[1], depth) for stage in blocks)
+    blocks = [MBConvStage(*stage) for stage in blocks]
+    total = sum(round_repeats(stage.repeats, depth) for stage in blocks)
     index = 0
     for number, (kernel, repeats, c_in, c_out, expansion, stride) in enumerate(blocks, 1):
         filters_in, filters_out = round_filters(c_in, width), round_filters(c_out, width)

@@ -17,7 +17,7 @@ the pooling, "pool proj") keep the cost down: a bottleneck, the notes' 1/10.
 import keras
 from keras import layers
 
-from casebook.layers import LocalResponseNormalization
+from casebook.paper_layers import LocalResponseNormalization
 
 # (f1, f3_reduce, f3, f5_reduce, f5, pool_proj) of each module: the paper's Table 1.
 GOOGLENET_MODULES = {

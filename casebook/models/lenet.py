@@ -9,7 +9,7 @@ partial C3 connection table, the scaled tanh and the RBF output: 60,000 trainabl
 import keras
 from keras import layers
 
-from casebook.layers import (
+from casebook.paper_layers import (
     LENET_C3_TABLE,
     EuclideanRBF,
     PartiallyConnectedConv2D,

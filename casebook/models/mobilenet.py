@@ -14,34 +14,45 @@ normal one, about 1/8 to 1/9 for 3x3 filters.
 - ``mobilenet_v1_small`` and ``mobilenet_v2_small`` are the same designs at 28x28.
 """
 
+from typing import NamedTuple
+
 import keras
 from keras import layers
 
-# (pointwise filters, stride) of v1's 13 blocks: the paper's Table 1.
-MOBILENET_V1_BLOCKS = (
-    (64, 1),
-    (128, 2),
-    (128, 1),
-    (256, 2),
-    (256, 1),
-    (512, 2),
-    (512, 1),
-    (512, 1),
-    (512, 1),
-    (512, 1),
-    (512, 1),
-    (1024, 2),
-    (1024, 1),
-)
-# (expansion t, output channels c, repeats n, first stride s) of v2: the paper's Table 2.
+
+class SeparableBlock(NamedTuple):
+    """One depthwise separable block of v1: its pointwise filters and its stride."""
+
+    filters: int
+    stride: int
+
+
+class InvertedResidualStage(NamedTuple):
+    """One row of v2's Table 2: expansion t, output channels c, repeats n, first stride s."""
+
+    expansion: int
+    channels: int
+    repeats: int
+    stride: int
+
+
+# v1's 13 blocks: the paper's Table 1.
+MOBILENET_V1_BLOCKS = tuple(
+    SeparableBlock(*row)
+    for row in (
+        (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1),
+        (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+    )
+)  # fmt: skip
+# v2's stages: the paper's Table 2.
 MOBILENET_V2_STAGES = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
+    InvertedResidualStage(1, 16, 1, 1),
+    InvertedResidualStage(6, 24, 2, 2),
+    InvertedResidualStage(6, 32, 3, 2),
+    InvertedResidualStage(6, 64, 4, 2),
+    InvertedResidualStage(6, 96, 3, 1),
+    InvertedResidualStage(6, 160, 3, 2),
+    InvertedResidualStage(6, 320, 1, 1),
 )
 
 
@@ -142,8 +153,13 @@ def mobilenet_v2(input_shape=(224, 224, 3), num_classes=1000, alpha=1.0, bn_epsi
 
 
 # The same designs for 28x28 images: a stride-2 stem to 14x14, then fewer, narrower blocks.
-MOBILENET_V1_SMALL_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
-MOBILENET_V2_SMALL_STAGES = ((1, 16, 1, 1), (6, 24, 1, 2), (6, 32, 1, 1), (6, 64, 1, 2))
+MOBILENET_V1_SMALL_BLOCKS = tuple(
+    SeparableBlock(*row) for row in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
+)
+MOBILENET_V2_SMALL_STAGES = tuple(
+    InvertedResidualStage(*row)
+    for row in ((1, 16, 1, 1), (6, 24, 1, 2), (6, 32, 1, 1), (6, 64, 1, 2))
+)
 
 
 def mobilenet_v1_small(input_shape=(28, 28, 1), num_classes=10, blocks=None):

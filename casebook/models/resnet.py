@@ -15,18 +15,29 @@ fall back to doing nothing, and adding blocks does not make the network worse.
   builds the plain network of the same depth, ``shortcut="zeros"`` the parameter-free option A.
 """
 
+from typing import NamedTuple
+
 import keras
 from keras import layers
 
-from casebook.layers import ZeroPaddingShortcut
+from casebook.paper_layers import ZeroPaddingShortcut
 
 BN_EPSILON = 1.001e-5  # keras.applications' value
 # The small networks' batch norm forgets faster than Keras' default (0.99): PyTorch's default
 # (0.9 here), so the statistics used at test time follow a run of a few hundred steps.
 SMALL_BN_MOMENTUM = 0.9
-# (width of the first two convolutions, number of blocks) per stage; a block's output has
-# 4 x width channels. Stages are named conv2 ... conv5 as in the paper's Table 1.
-RESNET50_STAGES = ((64, 3), (128, 4), (256, 6), (512, 3))
+
+
+class ResNetStage(NamedTuple):
+    """A stage of ResNet-50: ``blocks`` bottleneck blocks whose first two convolutions have
+    ``width`` filters and whose output has 4 x width channels."""
+
+    width: int
+    blocks: int
+
+
+# Stages are named conv2 ... conv5 as in the paper's Table 1.
+RESNET50_STAGES = tuple(ResNetStage(*row) for row in ((64, 3), (128, 4), (256, 6), (512, 3)))
 
 
 def conv_bn(x, filters, kernel_size, name, strides=1, use_bias=True, momentum=0.99):

@@ -6,13 +6,27 @@ channels (until 512), so each block does about the same amount of work.
 Layer names match keras.applications, so the two can be compared layer by layer.
 """
 
+from typing import NamedTuple
+
 import keras
 from keras import layers
 
-VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
-VGG19_BLOCKS = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
+
+class VGGBlock(NamedTuple):
+    """``convs`` 3x3 'same' convolutions of ``channels`` filters, then 2x2 max pooling."""
+
+    convs: int
+    channels: int
+
+
+def _blocks(*rows):
+    return tuple(VGGBlock(*row) for row in rows)
+
+
+VGG16_BLOCKS = _blocks((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
+VGG19_BLOCKS = _blocks((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
 # The same pattern, fewer channels and three blocks, for 28x28 images.
-VGG_SMALL_BLOCKS = ((2, 16), (2, 32), (2, 64))
+VGG_SMALL_BLOCKS = _blocks((2, 16), (2, 32), (2, 64))
 
 
 def vgg(

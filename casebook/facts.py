@@ -5,7 +5,7 @@ profile's settings for that page (asking for one the profile does not define is 
 ``page.record(name, value)`` checks the value against what ``references.yml`` (papers,
 keras.applications, torchvision, the notes' arithmetic) or the profile's accuracy bands
 expect, stores the fact with the profile, seed and device, and glues the value so the prose
-can quote the measured number instead of a typed one. When ``CASEBOOK_RESULTS`` names a
+can quote the measured number instead of a typed one. When ``CASEBOOK_FACTS`` names a
 folder, the facts are written there as ``<page>.json`` for the tests and the book's
 verification page.
 """
@@ -28,9 +28,31 @@ def references():
     return yaml.safe_load((HERE / "references.yml").read_text())
 
 
+def reference(page, name):
+    """The value references.yml gives a page's fact (the tests read it instead of retyping it)."""
+    try:
+        return references()[page][name]["value"]
+    except KeyError:
+        raise KeyError(f"references.yml has no {name!r} for page {page!r}") from None
+
+
 @cache
 def profiles():
     return yaml.safe_load((HERE / "profiles.yml").read_text())
+
+
+def page_entry(profile, page):
+    """A page's entry in one profile: its settings over the profile's defaults, its bands.
+
+    Raises KeyError naming the profiles, or the profile, when either is unknown."""
+    if profile not in profiles():
+        raise KeyError(f"unknown profile {profile!r}; profiles: {', '.join(profiles())}")
+    table = profiles()[profile]
+    if page not in table["pages"]:
+        raise KeyError(f"page {page!r} has no entry in profile {profile!r} of profiles.yml")
+    entry = table["pages"][page]
+    defaults = table.get("defaults", {}).get("settings", {})
+    return {"settings": {**defaults, **entry.get("settings", {})}, "bands": entry.get("bands", {})}
 
 
 class Settings(dict):
@@ -69,17 +91,13 @@ class Page:
     """The facts one notebook verifies, for one profile and seed."""
 
     def __init__(self, page, profile="cpu", seed=0):
-        if profile not in profiles():
-            raise KeyError(f"unknown profile {profile!r}; profiles: {', '.join(profiles())}")
-        pages = profiles()[profile]["pages"]
-        if page not in pages:
-            raise KeyError(f"page {page!r} has no entry in profile {profile!r} of profiles.yml")
+        entry = page_entry(profile, page)
         self.name, self.profile, self.seed = page, profile, seed
-        self.settings = Settings(pages[page].get("settings", {}), page, profile)
-        self.bands = pages[page].get("bands", {})
+        self.settings = Settings(entry["settings"], page, profile)
+        self.bands = entry["bands"]
         self.references = references().get(page, {})
         self.facts = {}
-        folder = os.environ.get("CASEBOOK_RESULTS")
+        folder = os.environ.get("CASEBOOK_FACTS")
         self.path = Path(folder) / f"{page.replace('/', '__')}.json" if folder else None
         self._save()
 

@@ -9,11 +9,9 @@ The notes' tips for doing well on benchmarks (not in production):
 
 ``ten_crops``, ``multicrop_predict`` and ``ensemble_predict`` are the reference
 implementations of exercise 9; ``random_crops`` and ``center_crops`` prepare the training and
-test images of a network that reads crops; ``median_seconds`` times them against each other.
+test images of a network that reads crops; ``casebook.timing`` times them against each other.
 Everything works on NumPy arrays and ``model.predict_on_batch``, so it runs on any Keras backend.
 """
-
-import time
 
 import numpy as np
 
@@ -184,22 +182,3 @@ def ensemble_predict(models, x, batch_size=1024):
 def accuracy(probabilities, labels):
     """The share of rows whose most probable class is the label."""
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
-
-
-def median_seconds(functions, *args, repeats):
-    """Median wall time of each ``function(*args)`` of a dict ``{name: function}`` over
-    ``repeats`` calls; returns ``{name: seconds}``.
-
-    Each function is called once to warm up (the backend builds its functions then), and the
-    timed calls take turns, one of each per round, so that a burst of load from elsewhere on a
-    shared machine slows every function alike instead of the one that happened to be running.
-    """
-    for function in functions.values():
-        function(*args)
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function(*args)
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(seconds)) for name, seconds in times.items()}

@@ -1,4 +1,4 @@
-"""Tests of casebook.plots: each figure builds, carries the expected parts, saves, and rejects
+"""Tests of casebook.figures: each figure builds, carries the expected parts, saves, and rejects
 nonsense with a ValueError."""
 
 import matplotlib
@@ -11,7 +11,8 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from casebook import plots  # noqa: E402
+from casebook import figures  # noqa: E402
+from casebook.costs import human  # noqa: E402
 
 keras = pytest.importorskip("keras")
 L = keras.layers
@@ -81,33 +82,11 @@ def _save(fig, tmp_path, name="fig.png"):
 # -- helpers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "value, text",
-    [
-        (0, "0"),
-        (850, "850"),
-        (61_706, "61.7 K"),
-        (15.5e9, "15.5 G"),
-        (138_357_544, "138 M"),
-        (1_000, "1 K"),
-        (2_420, "2.42 K"),
-        (0.5, "0.5"),
-    ],
-)
-def test_human_counts(value, text):
-    assert plots._human(value) == text
-
-
-def test_palette_is_one_small_constant():
-    assert isinstance(plots.PALETTE, dict)
-    assert {"conv", "pool", "dense", "right", "wrong", "series"} <= set(plots.PALETTE)
-
-
 # -- architecture_diagram --------------------------------------------------------------------
 
 
 def test_lenet_diagram_boxes_and_labels(lenet, tmp_path):
-    fig = plots.architecture_diagram(lenet, title="LeNet-5")
+    fig = figures.architecture_diagram(lenet, title="LeNet-5")
     assert isinstance(fig, Figure)
     texts = _texts(fig)
     shapes = ["32x32x1", "28x28x6", "14x14x6", "10x10x16", "5x5x16", "400", "120", "84", "10"]
@@ -125,7 +104,7 @@ def test_lenet_diagram_boxes_and_labels(lenet, tmp_path):
 
 
 def test_diagram_sizes_follow_the_tensor(lenet):
-    fig = plots.architecture_diagram(lenet)
+    fig = figures.architecture_diagram(lenet)
     boxes = {b.get_gid(): b for b in _boxes(fig)}
     # spatial size shrinks 28 -> 14: the box gets shorter; channels grow 6 -> 16: wider
     assert boxes["box-2"].get_height() < boxes["box-1"].get_height()
@@ -135,7 +114,7 @@ def test_diagram_sizes_follow_the_tensor(lenet):
 
 
 def test_vgg_like_diagram_skips_shape_keeping_layers_and_wraps(vgg_like, tmp_path):
-    fig = plots.architecture_diagram(vgg_like, title="VGG-like")
+    fig = figures.architecture_diagram(vgg_like, title="VGG-like")
     texts = _texts(fig)
     # input + 13 conv + 5 pool + flatten + 3 dense
     assert len(_boxes(fig)) == 23
@@ -165,12 +144,12 @@ def test_diagram_max_layers_and_special_layers(tmp_path):
             L.Dense(5),
         ]
     )
-    texts = _texts(plots.architecture_diagram(model))
+    texts = _texts(figures.architecture_diagram(model))
     for label in ("conv 11x11/4, 8", "LRN", "max-pool 3x3/2", "sep-conv 3x3, 16", "dw-conv 3x3"):
         assert label in texts, label
     assert "global avg-pool" in texts
 
-    fig = plots.architecture_diagram(model, max_layers=3)
+    fig = figures.architecture_diagram(model, max_layers=3)
     assert len(_boxes(fig)) == 4
     assert any("4 more layers not shown" in t for t in _texts(fig))
     _save(fig, tmp_path)
@@ -178,11 +157,11 @@ def test_diagram_max_layers_and_special_layers(tmp_path):
 
 def test_diagram_rejects_nonsense(lenet):
     with pytest.raises(ValueError, match="Keras model"):
-        plots.architecture_diagram("lenet")
+        figures.architecture_diagram("lenet")
     with pytest.raises(ValueError, match="keras.Input"):
-        plots.architecture_diagram(keras.Sequential([L.Dense(3)]))
+        figures.architecture_diagram(keras.Sequential([L.Dense(3)]))
     with pytest.raises(ValueError, match="max_layers"):
-        plots.architecture_diagram(lenet, max_layers=0)
+        figures.architecture_diagram(lenet, max_layers=0)
 
 
 # -- cost_bars -------------------------------------------------------------------------------
@@ -190,23 +169,28 @@ def test_diagram_rejects_nonsense(lenet):
 
 def test_cost_bars_panels_and_labels(tmp_path):
     names = ["LeNet-5", "AlexNet", "VGG-16"]
-    fig = plots.cost_bars(names, [61_706, 62.4e6, 138.4e6], [0.42e6, 0.72e9, 15.5e9], title="Cost")
+    fig = figures.cost_bars(
+        names, [61_706, 62.4e6, 138.4e6], [0.42e6, 0.72e9, 15.5e9], title="Cost"
+    )
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2
     params_ax, macs_ax = fig.axes
     assert params_ax.get_xscale() == "log" and macs_ax.get_xscale() == "log"
     assert len(params_ax.patches) == 3 and len(macs_ax.patches) == 3
-    assert [t.get_text() for t in params_ax.texts] == ["61.7 K", "62.4 M", "138 M"]
-    assert "15.5 G" in [t.get_text() for t in macs_ax.texts]
+    labels = [t.get_text() for t in params_ax.texts]
+    assert (
+        labels == [human(n) for n in (61_706, 62.4e6, 138.4e6)] == ["61.7 K", "62.4 M", "138.4 M"]
+    )
+    assert [t.get_text() for t in macs_ax.texts] == ["420.0 K", "720.0 M", "15.50 G"]
     assert [t.get_text() for t in params_ax.get_yticklabels()] == names
     _save(fig, tmp_path)
 
 
 def test_cost_bars_zero_counts_and_linear(tmp_path):
-    fig = plots.cost_bars(["conv1", "pool1"], [156, 0], [117_600, 0])
+    fig = figures.cost_bars(["conv1", "pool1"], [156, 0], [117_600, 0])
     assert [t.get_text() for t in fig.axes[0].texts] == ["156", "0"]
     _save(fig, tmp_path, "log.png")
-    fig = plots.cost_bars(["a", "b"], [1, 2], [3, 4], log=False)
+    fig = figures.cost_bars(["a", "b"], [1, 2], [3, 4], log=False)
     assert fig.axes[0].get_xscale() == "linear"
     _save(fig, tmp_path, "linear.png")
 
@@ -214,7 +198,7 @@ def test_cost_bars_zero_counts_and_linear(tmp_path):
 def test_cost_bars_takes_pandas_columns():
     pd = pytest.importorskip("pandas")
     table = pd.DataFrame({"layer": ["conv1", "dense1"], "params": [156, 48_120], "macs": [1, 2]})
-    fig = plots.cost_bars(table["layer"], table["params"], table["macs"])
+    fig = figures.cost_bars(table["layer"], table["params"], table["macs"])
     assert [t.get_text() for t in fig.axes[0].texts] == ["156", "48.1 K"]
 
 
@@ -230,7 +214,7 @@ def test_cost_bars_takes_pandas_columns():
 )
 def test_cost_bars_rejects_nonsense(names, params, macs, match):
     with pytest.raises(ValueError, match=match):
-        plots.cost_bars(names, params, macs)
+        figures.cost_bars(names, params, macs)
 
 
 # -- training_curves -------------------------------------------------------------------------
@@ -244,7 +228,7 @@ def _history(epochs, offset=0.0):
 
 
 def test_training_curves_panels_styles_and_epochs(tmp_path):
-    fig = plots.training_curves({"lenet": _history(5), "lenet+bn": _history(5, 0.05)})
+    fig = figures.training_curves({"lenet": _history(5), "lenet+bn": _history(5, 0.05)})
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2
     loss_ax = fig.axes[0]
@@ -261,7 +245,7 @@ def test_training_curves_panels_styles_and_epochs(tmp_path):
 
 
 def test_training_curves_single_metric_and_missing_validation():
-    fig = plots.training_curves({"run": {"loss": [0.9, 0.5]}}, metrics="loss")
+    fig = figures.training_curves({"run": {"loss": [0.9, 0.5]}}, metrics="loss")
     assert len(fig.axes) == 1
     assert len(fig.axes[0].get_lines()) == 1
 
@@ -281,7 +265,7 @@ def test_training_curves_single_metric_and_missing_validation():
 )
 def test_training_curves_rejects_nonsense(histories, metrics, match):
     with pytest.raises(ValueError, match=match):
-        plots.training_curves(histories, metrics)
+        figures.training_curves(histories, metrics)
 
 
 # -- sample_predictions and image_grid -------------------------------------------------------
@@ -294,13 +278,13 @@ def test_sample_predictions_titles_and_colours(tmp_path):
     images = rng.random((8, 16, 16, 1))
     labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
     predicted = np.array([0, 1, 1, 0, 1, 2, 2, 1])
-    fig = plots.sample_predictions(images, labels, predicted, CLASSES, n=6, cols=3)
+    fig = figures.sample_predictions(images, labels, predicted, CLASSES, n=6, cols=3)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 6
     titles = [ax.title for ax in fig.axes]
     assert titles[0].get_text() == "cat (cat)"
     assert titles[2].get_text() == "dog (frog)"
-    right, wrong = plots.PALETTE["right"], plots.PALETTE["wrong"]
+    right, wrong = figures.PALETTE["right"], figures.PALETTE["wrong"]
     assert titles[0].get_color() == right
     assert titles[2].get_color() == wrong
     _save(fig, tmp_path)
@@ -309,7 +293,7 @@ def test_sample_predictions_titles_and_colours(tmp_path):
 def test_sample_predictions_uint8_rgb_scores_and_small_batches():
     images = np.zeros((3, 8, 8, 3), dtype=np.uint8)
     scores = np.eye(3)[[2, 1, 0]]  # per-class scores are reduced with argmax
-    fig = plots.sample_predictions(images, [2, 1, 1], scores, CLASSES)
+    fig = figures.sample_predictions(images, [2, 1, 1], scores, CLASSES)
     assert len(fig.axes) == 3  # n=12 asked, only 3 images
     assert fig.axes[2].title.get_text() == "cat (dog)"
 
@@ -327,22 +311,22 @@ def test_sample_predictions_uint8_rgb_scores_and_small_batches():
 )
 def test_sample_predictions_rejects_nonsense(images, labels, predicted, classes, match):
     with pytest.raises(ValueError, match=match):
-        plots.sample_predictions(images, labels, predicted, classes)
+        figures.sample_predictions(images, labels, predicted, classes)
 
 
 def test_sample_predictions_rejects_bad_n():
     with pytest.raises(ValueError, match="n must be a positive"):
-        plots.sample_predictions(np.zeros((2, 8, 8)), [0, 1], [0, 1], CLASSES, n=0)
+        figures.sample_predictions(np.zeros((2, 8, 8)), [0, 1], [0, 1], CLASSES, n=0)
 
 
 def test_image_grid_layout_and_titles(tmp_path):
     images = [np.full((10, 10), 0.5), np.zeros((12, 12, 3), dtype=np.uint8), np.ones((6, 6, 1))]
-    fig = plots.image_grid(images, titles=["a", "b", "c"], cols=2)
+    fig = figures.image_grid(images, titles=["a", "b", "c"], cols=2)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 3  # 2 x 2 grid, the unused cell removed
     assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c"]
     _save(fig, tmp_path)
-    fig = plots.image_grid(np.zeros((7, 8, 8)))
+    fig = figures.image_grid(np.zeros((7, 8, 8)))
     assert len(fig.axes) == 7
 
 
@@ -359,7 +343,7 @@ def test_image_grid_layout_and_titles(tmp_path):
 )
 def test_image_grid_rejects_nonsense(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        plots.image_grid(**kwargs)
+        figures.image_grid(**kwargs)
 
 
 def test_no_function_calls_show(monkeypatch, lenet):
@@ -367,14 +351,14 @@ def test_no_function_calls_show(monkeypatch, lenet):
         raise AssertionError("plots must not call plt.show")
 
     monkeypatch.setattr(plt, "show", _fail)
-    plots.architecture_diagram(lenet)
-    plots.cost_bars(["a"], [1], [1])
-    plots.training_curves({"a": {"loss": [1.0, 0.5]}}, metrics=("loss",))
-    plots.image_grid(np.zeros((1, 4, 4)))
+    figures.architecture_diagram(lenet)
+    figures.cost_bars(["a"], [1], [1])
+    figures.training_curves({"a": {"loss": [1.0, 0.5]}}, metrics=("loss",))
+    figures.image_grid(np.zeros((1, 4, 4)))
 
 
 def test_sweep_draws_each_series_and_the_baseline():
-    fig = plots.sweep(
+    fig = figures.sweep(
         [1, 2, 4], {"accuracy": [0.1, 0.7, 0.8]}, baseline=("none", 0.82), xlabel="width"
     )
     ax = fig.axes[0]
@@ -384,18 +368,18 @@ def test_sweep_draws_each_series_and_the_baseline():
 
 def test_sweep_rejects_mismatched_or_non_positive_values():
     with pytest.raises(ValueError, match="3 values for 2 x values"):
-        plots.sweep([1, 2], {"a": [1, 2, 3]})
+        figures.sweep([1, 2], {"a": [1, 2, 3]})
     with pytest.raises(ValueError, match="log_x needs positive"):
-        plots.sweep([0, 1], {"a": [1, 2]})
+        figures.sweep([0, 1], {"a": [1, 2]})
 
 
 def test_grouped_bars_draws_one_bar_per_name_and_series():
-    fig = plots.grouped_bars(["a", "b", "c"], {"passed": [1, 2, 3], "inside": [4, 5, 6]})
+    fig = figures.grouped_bars(["a", "b", "c"], {"passed": [1, 2, 3], "inside": [4, 5, 6]})
     ax = fig.axes[0]
     assert len(ax.patches) == 6
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="pass one per name"):
-        plots.grouped_bars(["a"], {"x": [1, 2]})
+        figures.grouped_bars(["a"], {"x": [1, 2]})
 
 
 # --- block_diagram -----------------------------------------------------------------------------
@@ -415,7 +399,7 @@ def test_a_residual_block_is_one_straight_column_with_its_shortcut_beside_it():
 
     inputs = keras.Input((56, 56, 256))
     block = keras.Model(inputs, resnet.identity_block(inputs, 3, (64, 64, 256), name="b"))
-    figure = plots.block_diagram(block, title="identity block")
+    figure = figures.block_diagram(block, title="identity block")
     assert figure.number in plt.get_fignums()  # pyplot's: a notebook shows it without display()
     boxes = block_boxes(figure)
     assert [(op, shape) for op, shape, _, _ in boxes] == [
@@ -435,7 +419,7 @@ def test_an_inception_module_has_four_columns_and_a_centred_concatenation():
 
     inputs = keras.Input((28, 28, 192))
     module = keras.Model(inputs, models.inception_module(inputs, 64, 96, 128, 16, 32, 32))
-    boxes = {op: (x, y) for op, _, x, y in block_boxes(plots.block_diagram(module))}
+    boxes = {op: (x, y) for op, _, x, y in block_boxes(figures.block_diagram(module))}
     branch_tops = ["conv 1x1, 64 + ReLU", "conv 1x1, 96 + ReLU", "conv 1x1, 16 + ReLU"]
     columns = [boxes[op][0] for op in [*branch_tops, "max-pool 3x3/1"]]
     assert columns == sorted(columns) and len(set(columns)) == 4  # the paper's order
@@ -446,8 +430,8 @@ def test_an_inception_module_has_four_columns_and_a_centred_concatenation():
 
 def test_block_diagram_refuses_what_it_cannot_draw(lenet):
     with pytest.raises(ValueError, match="functional Keras model"):
-        plots.block_diagram("resnet")
+        figures.block_diagram("resnet")
     from casebook import models
 
     with pytest.raises(ValueError, match="pass one block"):
-        plots.block_diagram(models.resnet50(input_shape=(64, 64, 3), num_classes=10))
+        figures.block_diagram(models.resnet50(input_shape=(64, 64, 3), num_classes=10))
