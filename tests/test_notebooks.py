@@ -15,7 +15,7 @@ NOTEBOOKS = book.chapter_notebooks(ROOT)
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=str)
 def test_chapter_facts_hold(executed, notebook):
     profile, _ = executed
-    saved = json.loads(book.results_file(ROOT, profile, notebook).read_text())
+    saved = json.loads(book.facts_file(ROOT, profile, notebook).read_text())
     facts = {fact["name"]: fact for fact in saved["facts"]}
     missing = sorted(set(saved["expected"]) - set(facts))
     assert not missing, f"{notebook} did not record: {missing}"

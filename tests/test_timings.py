@@ -3,6 +3,7 @@
 import json
 from unittest import mock
 
+import pytest
 from IPython.display import Markdown
 
 from casebook.book import timings
@@ -75,3 +76,10 @@ def test_throughput_is_images_over_the_median_epoch(monkeypatch):
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
     model.add(keras.layers.Dense(10, activation="softmax"))
     assert timings.images_per_second(model, x, y, epochs=3, batch_size=64) == 256 / 1.0
+
+
+def test_the_step_overhead_is_a_fit_step_over_a_bare_step():
+    steps, ratios = timings.step_overhead(256, batch_size=64, labels=("LeNet-5",))
+    fit, bare = steps["LeNet-5: a step inside fit"], steps["LeNet-5: a bare step (train_on_batch)"]
+    assert fit > 0 and bare > 0
+    assert ratios["LeNet-5: fit step / bare step"] == pytest.approx(fit / bare)

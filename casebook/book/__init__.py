@@ -10,30 +10,35 @@ those executions.
 
 ``execute`` runs each chapter with papermill, injecting the profile and seed, into
 ``_build/executed/<profile>/`` and the facts each chapter verified into
-``_build/results/<profile>/``. An execution is reused while its inputs are unchanged (a hash of
-the notebook's code cells, the package modules it imports, its settings and references and the
-library versions), so the tests and the book share one run; prose edited since the run is
-dressed onto its outputs when the book is staged. A copy of each execution is also kept under
-that hash outside the clone (``$CASEBOOK_EXECUTION_CACHE``, by default ``executions`` in the
-package's cache, ``~/.cache/casebook``; ``off`` turns it off), so a fresh clone of unchanged
-pages does not train them again. ``build`` stages the book sources with the executed notebooks
-and runs Jupyter Book with execution off and Sphinx warnings as errors. The pages load MathJax
-from the site itself (a copy fetched once with ``npm pack`` into ``_build/vendor``), never from
-a CDN, so the book reads offline.
+``_build/facts/<profile>/``, with a record of each page's run in ``_build/runs/<profile>/``
+(inputs hash, settings, seconds, status). An execution is reused while its inputs are unchanged
+(a hash of the notebook's code cells, the package modules it imports, its settings and
+references and the library versions), so the tests and the book share one run; prose edited
+since the run is dressed onto its outputs when the book is staged. A copy of each execution is
+also kept under that hash outside the clone (``$CASEBOOK_EXECUTION_CACHE``, by default
+``executions`` in the package's cache, ``~/.cache/casebook``; ``off`` turns it off), so a fresh
+clone of unchanged pages does not train them again. ``build`` stages the book sources with the
+executed notebooks and runs Jupyter Book with execution off and Sphinx warnings as errors. The
+pages load MathJax from the site itself (a copy fetched once with ``npm pack`` into
+``_build/vendor``), never from a CDN, so the book reads offline.
 
-Modules: ``pages`` (the table of contents), ``inputs`` (what an execution depends on),
-``cache`` (executions kept under that hash), ``executor`` (papermill), ``site`` (staging and
-Jupyter Book), ``mathjax``, ``sphinx`` (the book's extension), ``figures``, ``install_cells``,
-``gpu_runs`` (full-profile runs kept with the book), ``timings`` (``casebook bench``) and ``cli``.
+Modules: ``pages`` (the table of contents), ``inputs`` (what an execution depends on), ``cache``
+(executions kept under that hash), ``runs`` (each page's run record), ``executor`` (papermill,
+one progress line a page, the noise in a log per page), ``site`` (staging and Jupyter Book),
+``mathjax``, ``sphinx`` (the book's extension), ``figures``, ``install_cells``, ``gpu_runs``
+(full-profile runs kept with the book), ``timings`` (``casebook bench``) and ``cli``.
 """
 
-from casebook.book.cache import cached, keep, restore, results_file, shared_cache, stamp
+from casebook.book.cache import cached, execution_files, keep, restore, shared_cache
 from casebook.book.executor import (
+    PageTimeout,
     execute,
     execute_with_papermill,
     kernel_environment,
     kernel_name,
-    run_papermill,
+    output_to,
+    run_page,
+    time_limit,
 )
 from casebook.book.figures import readme_figures
 from casebook.book.inputs import (
@@ -57,12 +62,12 @@ from casebook.book.pages import (
     resolve,
     toc_files,
 )
+from casebook.book.runs import facts_file, run_file
 from casebook.book.site import OFFLINE, VERIFICATION, build, site, stage, verify_page
 
 __all__ = [
     "OFFLINE",
     "resolve",
-    "stamp",
     "MATHJAX",
     "PACKAGE",
     "VERIFICATION",
@@ -89,8 +94,13 @@ __all__ = [
     "readme_figures",
     "repo_root",
     "restore",
-    "results_file",
-    "run_papermill",
+    "facts_file",
+    "run_file",
+    "execution_files",
+    "output_to",
+    "time_limit",
+    "PageTimeout",
+    "run_page",
     "shared_cache",
     "site",
     "stage",

@@ -1,26 +1,32 @@
 """Executions kept under the hash of their inputs: in ``_build`` and in a cache outside the
-clone (``$CASEBOOK_EXECUTION_CACHE``, by default ``~/.cache/casebook/executions``)."""
+clone (``$CASEBOOK_EXECUTION_CACHE``, by default ``~/.cache/casebook/executions``).
 
-import json
+An execution is three files: the executed notebook, the facts it recorded and its run record
+(``casebook.book.runs``). Only all three together, from a run that finished with the same
+inputs, count as a kept execution.
+"""
+
 import os
 import shutil
 from pathlib import Path
 
-from casebook.book.pages import build_dir, page_name
+from casebook.book import runs
 
 
-def results_file(root, profile, notebook):
-    page = page_name(notebook)
-    return build_dir(root, "results", profile) / f"{page.replace('/', '__')}.json"
+def execution_files(root, profile, notebook):
+    """{name in the cache: path in the clone} of one page's execution."""
+    from casebook.book.pages import build_dir
+
+    return {
+        "executed.ipynb": build_dir(root, "executed", profile) / notebook,
+        "facts.json": runs.facts_file(root, profile, notebook),
+        "run.json": runs.run_file(root, profile, notebook),
+    }
 
 
-def cached(target, key, results):
-    """Whether both the executed notebook and its facts come from a run with these inputs."""
-    if not (target.exists() and results.exists()):
-        return False
-    metadata = json.loads(target.read_text()).get("metadata", {})
-    facts = json.loads(results.read_text())
-    return metadata.get("casebook", {}).get("inputs_hash") == key == facts.get("inputs_hash")
+def cached(files, key):
+    """Whether the clone holds a whole execution that finished with these inputs."""
+    return all(path.exists() for path in files.values()) and runs.finished(files["run.json"], key)
 
 
 def shared_cache():
@@ -35,36 +41,27 @@ def shared_cache():
     return Path(folder).expanduser() if folder else cache_dir() / "executions"
 
 
-def keep(key, target, results):
-    """Copy a finished execution and its facts into the shared cache under its inputs hash."""
+def keep(key, files):
+    """Copy a finished execution into the shared cache under its inputs hash."""
     if shared_cache() is None:
         return
     folder = shared_cache() / key
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target, folder / "executed.ipynb")
-        shutil.copyfile(results, folder / "facts.json")
+        for name, path in files.items():
+            shutil.copyfile(path, folder / name)
     except OSError as error:  # a read-only home should not fail the book
         print(f"note: could not keep the execution in {folder}: {error}", flush=True)
 
 
-def restore(key, target, results):
+def restore(key, files):
     """Bring back an execution with this inputs hash from the shared cache, if it is whole."""
     if shared_cache() is None:
         return False
     folder = shared_cache() / key
-    executed, facts = folder / "executed.ipynb", folder / "facts.json"
-    if not (executed.exists() and facts.exists()):
+    if not all((folder / name).exists() for name in files):
         return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(executed, target)
-    shutil.copyfile(facts, results)
-    return cached(target, key, results)
-
-
-def stamp(results, key):
-    """Mark a results file as written by the run with these inputs (anything else rewriting
-    it, a half-finished run say, drops the mark and the next build runs the page again)."""
-    facts = json.loads(results.read_text())
-    results.write_text(json.dumps({**facts, "inputs_hash": key}, indent=1))
+    for name, path in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / name, path)
+    return cached(files, key)

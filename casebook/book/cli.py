@@ -22,10 +22,13 @@ def main(argv=None):
     parser.add_argument("--profile", default=os.environ.get("CASEBOOK_PROFILE", "cpu"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="execute even if nothing changed")
+    parser.add_argument(
+        "--page-timeout", type=int, metavar="SECONDS", help="stop a page that runs longer"
+    )
     args = parser.parse_intermixed_args(argv)  # `execute --profile full 01_lenet5` works too
     try:
         if args.command == "execute":
-            execute(args.profile, args.seed, args.notebooks, args.force)
+            execute(args.profile, args.seed, args.notebooks, args.force, None, args.page_timeout)
         elif args.command == "figures":
             print("\n".join(str(p) for p in readme_figures(repo_root() / "_static")))
         elif args.command == "mathjax":

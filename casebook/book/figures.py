@@ -8,11 +8,11 @@ def readme_figures(folder):
     import matplotlib
 
     matplotlib.use("Agg")
-    from casebook import models, plots
+    from casebook import figures, models
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    figure = plots.architecture_diagram(
+    figure = figures.architecture_diagram(
         models.lenet5(), title="LeNet-5, drawn from casebook.models.lenet5()"
     )
     path = folder / "lenet5_architecture.png"

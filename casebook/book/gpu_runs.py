@@ -1,52 +1,53 @@
 """The full profile's runs on a GPU, kept with the book.
 
-A GPU runner executes the chapters in the ``full`` profile (``make book PROFILE=full``): each
-page writes the facts it checked to ``_build/results/full`` and the executor prints how long
-each page took. ``record`` keeps a copy of those facts (``facts/``) and of the times and
-settings in the log (``run.json``) in
+A GPU runner executes the chapters in the ``full`` profile (``make gpu-check``): each page
+writes the facts it checked to ``_build/facts/full`` and the executor writes each page's run
+record (inputs hash, settings, seconds, status) to ``_build/runs/full``. ``record`` keeps a copy
+of those facts (``facts/``) and the runs' times and settings (``run.json``) in
 ``casebook/book/recorded_gpu_runs/<date>-<HHMM>-<device>/``, so that every build of the book,
 the ``cpu`` builds of CI too, shows on its Verification page what the full profile gave on a
 GPU, with the GPU named: each page from the newest run that reached it, so a later run of a few
 pages adds to the earlier ones. Nothing in a recorded run is typed: the facts are the pages' own
-files, and the times and settings come from the executor's log.
+files and the times and settings are the executor's run records.
 
-    casebook gpu-runs record RESULTS_FOLDER LOG [LOG ...] --commit SHA [--note TEXT]
+    casebook gpu-runs record [--facts _build/facts/full] [--runs _build/runs/full] --commit SHA
+                             [--note TEXT]
 
 ``--note`` says how the run was made where that bears on its numbers (pages that shared the
 GPU, say, which slows each of them and skews their timings); the page shows it with the run.
 """
 
 import argparse
-import ast
 import html
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from casebook import book, show
-from casebook.results import load_facts, number_text, profiles
+from casebook.book import runs as run_records
+from casebook.facts import load_facts, number_text, page_entry
 
 RUNS = Path(__file__).resolve().parent / "recorded_gpu_runs"
-STARTED = re.compile(r"\] (chapters/\S+\.ipynb): executing")
-DONE = re.compile(r"\] (chapters/\S+\.ipynb): done in (\d+) s")
-SETTINGS = re.compile(r"^profile full, seed \d+: (\{.*\})$")
 
 
-def record(results, logs, commit, runs=RUNS, note=""):
-    """Copy a results folder, and the page times and settings in its logs, into a new run folder
-    named after the time of the run's first fact and its device."""
-    files = sorted(Path(results).glob("*.json"))
+def record(facts_folder, runs_folder, commit, runs=RUNS, note=""):
+    """Copy a facts folder, and the times and settings of the executor's run records, into a
+    new run folder named after the time of the run's first fact and its device."""
+    files = sorted(Path(facts_folder).glob("*.json"))
     facts = [fact for path in files for fact in json.loads(path.read_text())["facts"]]
     devices = {fact["device"] for fact in facts}
     if not facts or len(devices) != 1 or "CPU" in next(iter(devices)):
         raise ValueError(
-            f"{results} should hold the facts of one GPU run; its devices are "
-            f"{sorted(devices) or 'none'}. Record the results folder of a full-profile run."
+            f"{facts_folder} should hold the facts of one GPU run; its devices are "
+            f"{sorted(devices) or 'none'}. Record the facts folder of a full-profile run."
         )
-    started, seconds, settings = read_log(Path(log).read_text() for log in logs)
+    started, seconds, settings = read_runs(run_records.read_all(runs_folder))
+    if not started:
+        raise ValueError(f"{runs_folder} holds no run records: record the run's _build/runs/full")
     device = devices.pop()
     first = min(fact["recorded"] for fact in facts)  # 2026-11-26T12:55:33+00:00
     when = f"{first[:10]}-{first[11:13]}{first[14:16]}"
@@ -62,18 +63,12 @@ def record(results, logs, commit, runs=RUNS, note=""):
     return folder
 
 
-def read_log(logs):
-    """From the executor's logs: the pages it started, the seconds of those it finished, and
-    the settings each page printed in its first cell."""
-    started, seconds, settings, page = [], {}, {}, None
-    for line in "\n".join(logs).splitlines():
-        if found := STARTED.search(line):
-            page = found.group(1)
-            started += [page] if page not in started else []
-        elif found := DONE.search(line):
-            seconds[found.group(1)] = int(found.group(2))
-        elif (found := SETTINGS.match(line)) and page:
-            settings[page] = ast.literal_eval(found.group(1))
+def read_runs(records):
+    """From the executor's run records: the pages started (in the order they started), the
+    seconds of those that finished, and the settings each ran with."""
+    started = [run["notebook"] for run in records]
+    seconds = {run["notebook"]: round(run["seconds"]) for run in records if run["status"] == "done"}
+    settings = {run["notebook"]: run["settings"] for run in records}
     return started, seconds, settings
 
 
@@ -87,12 +82,12 @@ def runs(folder=RUNS):
 def overview(meta, facts, pages=None):
     """One row per page the run started: its time, its facts, and whether the full profile's
     settings for it are still the ones it ran with."""
-    now = pages or profiles()["full"]["pages"]
     rows = []
     for notebook in meta["started"]:
         page = book.page_name(Path(notebook))
         ran = facts[(facts["page"] == page) & (facts["expected"] != "NOT RECORDED")]
-        same = meta["settings"].get(notebook) == now.get(page, {}).get("settings")
+        now = pages.get(page, {}).get("settings") if pages else full_settings(page)
+        same = meta["settings"].get(notebook) == now
         rows.append(
             {
                 "page": page,
@@ -104,6 +99,14 @@ def overview(meta, facts, pages=None):
             }
         )
     return rows
+
+
+def full_settings(page):
+    """The full profile's settings for a page today (None for a page it no longer has)."""
+    try:
+        return page_entry("full", page)["settings"]
+    except KeyError:
+        return None
 
 
 def run_time(facts):
@@ -203,13 +206,18 @@ def folded(page, facts):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="casebook gpu-runs", description=__doc__)
     parser.add_argument("command", choices=["record"])
-    parser.add_argument("results", help="the run's _build/results/full folder")
-    parser.add_argument("logs", nargs="+", help="the output of `casebook book execute`")
+    parser.add_argument("--facts", type=Path, default=Path("_build/facts/full"))
+    parser.add_argument("--runs", type=Path, default=Path("_build/runs/full"))
     parser.add_argument("--commit", required=True, help="the commit the run executed")
     parser.add_argument("--note", default="", help="how the run was made, shown with it")
     args = parser.parse_args(argv)
-    print(record(args.results, args.logs, args.commit, note=args.note))
+    try:
+        print(record(args.facts, args.runs, args.commit, note=args.note))
+    except (ValueError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

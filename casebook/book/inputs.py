@@ -1,10 +1,10 @@
 """What an execution of a page depends on, hashed so an unchanged page is not run again;
 and the prose of a page put onto the outputs of its last run."""
 
+import ast
 import hashlib
 import json
 import os
-import re
 
 from casebook.book.pages import PACKAGE, page_name
 
@@ -16,9 +16,6 @@ BACKEND_LIBRARIES = {
     "jax": ("jax", "jaxlib"),
     "torch": ("torch",),
 }
-IMPORT = re.compile(
-    r"^\s*(?:from casebook(?:\.(\w+))?[.\w]* import ([\w, ()]+)|import casebook\.(\w+))", re.M
-)
 
 
 # Cell tags that change how a cell runs (papermill's parameters, nbclient's exceptions).
@@ -30,12 +27,12 @@ def inputs_hash(root, notebook, profile, seed):
     the notebook, the package modules it imports (and the modules those import), this page's
     settings, bands and references, the versions of the computing libraries, the data wheels,
     the profile, the seed and the Keras backend."""
-    from casebook import results
+    from casebook import facts
 
     page = page_name(notebook)
     expectations = {
-        "profile": results.profiles()[profile]["pages"].get(page),
-        "references": results.references().get(page),
+        "profile": facts.page_entry(profile, page),
+        "references": facts.references().get(page),
     }
     digest = hashlib.sha256(f"{profile}|{seed}|{os.environ.get('KERAS_BACKEND', '')}".encode())
     digest.update(json.dumps(expectations, sort_keys=True, default=str).encode())
@@ -118,13 +115,18 @@ def chapter_modules(code):
 
 
 def module_files(code):
-    """Files of the casebook modules one source imports."""
+    """Files of the casebook modules one source imports (read with ``ast``, so an import in
+    a string or a comment does not count and one split over lines does)."""
     names = set()
-    for submodule, imported, dotted in IMPORT.findall(code):
-        if submodule or dotted:
-            names.add(submodule or dotted)
-        else:  # from casebook import a, b
-            names |= {n.strip(" ()") for n in imported.split(",") if n.strip(" ()")}
+    for node in ast.walk(ast.parse(python_lines(code))):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("casebook.")}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            parts = node.module.split(".")
+            if parts[0] != "casebook":
+                continue
+            # from casebook import a, b: modules a and b; from casebook.x[.y] import z: x
+            names |= {a.name for a in node.names} if len(parts) == 1 else {parts[1]}
     files = []
     for name in names:
         if (PACKAGE / name).is_dir():
@@ -132,6 +134,15 @@ def module_files(code):
         elif (PACKAGE / f"{name}.py").exists():
             files.append(PACKAGE / f"{name}.py")
     return files
+
+
+def python_lines(code):
+    """A notebook's code with IPython's magics and shell lines (``%pip``, ``!ls``) as ``pass``."""
+    lines = code.splitlines()
+    return "\n".join(
+        line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip()[:1] in ("%", "!") else line
+        for line in lines
+    )
 
 
 def library_versions():

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from casebook.book.executor import execute, run_papermill
+from casebook.book.executor import execute, execute_with_papermill, kernel_environment, output_to
 from casebook.book.inputs import dress, tags_of
 from casebook.book.mathjax import mathjax
 from casebook.book.pages import build_dir, repo_root, resolve, toc_files
@@ -79,8 +79,14 @@ def site(profile="cpu", seed=0, root=None):
         str(Path(sys.executable).parent / "jupyter-book"), "build", str(staged),
         "--path-output", str(output), "--warningiserror", "--keep-going",
     ]  # fmt: skip
-    print("building the HTML:", " ".join(command[1:]), flush=True)
-    subprocess.run(command, check=True)
+    log = build_dir(root, "logs", profile) / "jupyter-book.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"building the HTML with Jupyter Book (its output: {log})", flush=True)
+    with open(log, "w") as file:
+        done = subprocess.run(command, stdout=file, stderr=subprocess.STDOUT)
+    if done.returncode:
+        tail = "\n".join(log.read_text().splitlines()[-40:])
+        raise RuntimeError(f"Jupyter Book failed ({log}); its last lines:\n{tail}")
     html = output / "_build" / "html"
     print(f"the book is in {html}/index.html", flush=True)
     return html
@@ -91,5 +97,9 @@ def verify_page(root, profile, seed):
     source = root / VERIFICATION
     if source.exists():
         target = build_dir(root, "executed", profile) / VERIFICATION
-        print(f"{VERIFICATION}: collecting the recorded facts", flush=True)
-        run_papermill(root, Path(VERIFICATION), target, profile, seed, key="always")
+        log = build_dir(root, "logs", profile) / "verification.log"
+        print(f"{VERIFICATION}: collecting the recorded facts (its output: {log})", flush=True)
+        facts = str(build_dir(root, "facts", profile))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with kernel_environment(CASEBOOK_FACTS=facts), output_to(log):
+            execute_with_papermill(root, Path(VERIFICATION), target, profile, seed)

@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from casebook.book import runs
+from casebook.book.pages import build_dir
+
 BACKENDS = ("tensorflow", "jax", "torch")
 ARCHITECTURES = {
     "LeNet-5": ("lenet5", {"input_shape": (28, 28, 1)}),
@@ -43,14 +46,9 @@ ARCHITECTURES = {
 
 
 def chapter_times(root, profile="cpu"):
-    """{page: seconds} from the papermill metadata of the executed chapters."""
-    folder = root / "_build" / "executed" / profile / "chapters"
-    times = {}
-    for path in sorted(folder.rglob("*.ipynb")):
-        metadata = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
-        if metadata.get("duration"):
-            times[path.relative_to(folder).with_suffix("").as_posix()] = metadata["duration"]
-    return times
+    """{page: seconds} of the finished runs the executor recorded (``casebook.book.runs``)."""
+    records = runs.read_all(build_dir(root, "runs", profile))
+    return {run["page"]: run["seconds"] for run in records if run["status"] == "done"}
 
 
 def batches(count, seed=0):
@@ -80,6 +78,28 @@ def architecture_throughput(count):
         training.seed_everything(0)
         rows[label] = images_per_second(getattr(models, builder)(**kwargs), x, y)
     return rows
+
+
+def step_overhead(count, batch_size=128, labels=("LeNet-5", "small VGG")):
+    """Milliseconds of one training step inside ``fit`` (the compiled loop: batching, the
+    callbacks, the metrics) against one bare compiled step (``train_on_batch`` on a batch
+    already in memory), and their ratio: what the loop costs over the arithmetic."""
+    from casebook import models, timing, training
+
+    x, y = batches(count)
+    steps, ratios = {}, {}
+    for label in labels:
+        builder, kwargs = ARCHITECTURES[label]
+        training.seed_everything(0)
+        model = getattr(models, builder)(**kwargs)
+        in_fit = batch_size / images_per_second(model, x, y, batch_size=batch_size)
+        bare = timing.median_seconds(
+            {"step": model.train_on_batch}, x[:batch_size], y[:batch_size], repeats=20
+        )
+        steps[f"{label}: a step inside fit"] = 1000 * in_fit
+        steps[f"{label}: a bare step (train_on_batch)"] = 1000 * bare["step"]
+        ratios[f"{label}: fit step / bare step"] = in_fit / bare["step"]
+    return steps, ratios
 
 
 def pipeline_ratios(count):
@@ -165,6 +185,8 @@ def backend_throughput(count):
 SECTIONS = (  # (title, report key, unit, the row the others are a ratio of)
     ("Chapters, {profile} profile", "chapter seconds", "s", None),
     ("Training throughput", "training images/s", "images/s", None),
+    ("Training step, batch of 128", "training step ms", "ms", None),
+    ("Loop overhead per step", "fit step over bare step", "x", None),
     ("Input pipeline", "input pipeline images/s", "images/s", "in memory"),
     ("Book build", "book build s", "s", "from cached executions"),
     ("Autograder", "autograde submissions/min", "submissions/min", None),
@@ -280,6 +302,7 @@ def main(argv=None):
     }
     report["chapter seconds"] = chapter_times(root, args.profile)
     report["training images/s"] = architecture_throughput(count)
+    report["training step ms"], report["fit step over bare step"] = step_overhead(count)
     report["input pipeline images/s"] = pipeline_ratios(count)
     cached = None if args.skip_build else book_build_seconds(root, args.profile)
     cold = sum(report["chapter seconds"].values())
