@@ -29,7 +29,7 @@ def site(executed):
 @pytest.mark.notebooks
 def test_the_book_reuses_the_tested_executions(site):
     outcome, _ = site
-    assert set(outcome.values()) == {"cached"}, outcome
+    assert set(outcome.values()) == {"reused"}, outcome
 
 
 @pytest.mark.notebooks
