@@ -1,4 +1,5 @@
-"""The profile table: every page defined in every profile, with the same settings."""
+"""casebook.facts and profiles.yml: every page defined in every profile, with the same settings;
+facts checked against a reference or a band."""
 
 import json
 from pathlib import Path
