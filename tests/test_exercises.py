@@ -190,7 +190,7 @@ def test_release_check_fails_when_a_solution_changes(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     stale = tmp_path / "autograder" / "release" / assignment / f"{assignment}.ipynb"
     assert f"{stale}: stale" in done.stdout
-    assert "python -m casebook.course release" in done.stdout
+    assert "casebook course release" in done.stdout
 
 
 def test_csv_has_one_row_per_student(graded):

@@ -348,7 +348,7 @@ def test_image_grid_rejects_nonsense(kwargs, match):
 
 def test_no_function_calls_show(monkeypatch, lenet):
     def _fail(*_args, **_kwargs):
-        raise AssertionError("plots must not call plt.show")
+        raise AssertionError("figures must not call plt.show")
 
     monkeypatch.setattr(plt, "show", _fail)
     figures.architecture_diagram(lenet)
