@@ -58,8 +58,9 @@ class Outcome:
     grades: dict = field(default_factory=dict)  # "notebook/cell" -> (auto_score, needs_manual)
     comments: dict = field(default_factory=dict)  # "notebook/cell" -> auto_comment
     penalties: dict = field(default_factory=dict)  # notebook -> late penalty
-    scratch: str = ""
+    scratch: str = ""  # the scratch course folder, on the machine that merges it
     seconds: float = 0.0
+    files: dict = field(default_factory=dict)  # the scratch course as bytes, from a cluster worker
 
 
 def apply_settings(config: Config, settings: dict) -> Config:
