@@ -32,6 +32,7 @@ import os
 import resource
 import secrets
 import shutil
+import signal
 import sys
 import sysconfig
 import tempfile
@@ -48,6 +49,7 @@ from traitlets import Bool, Integer, List, Unicode
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG = 1
 _EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 _FS_BITS_BY_ABI = {1: 13, 2: 14, 3: 15, 4: 15, 5: 16}  # how many access bits each ABI handles
 _READ_ONLY = _EXECUTE | _READ_FILE | _READ_DIR
@@ -142,6 +144,15 @@ GUARD_CODE = (
 )
 
 
+def die_with_parent() -> None:
+    """The kernel is killed when the grader that started it dies (a grading worker killed
+    mid-submission leaves no student code running)."""
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
 def python_folders() -> list[str]:
     """What a kernel must read to run: the Python installation, the virtual environment and
     this package (not the repository around it)."""
@@ -164,6 +175,7 @@ def launch(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     here = Path.cwd()
+    die_with_parent()
 
     # the connection file, copied where the kernel may read it
     ports = []
