@@ -3,6 +3,7 @@
     casebook course release [ASSIGNMENT ...] [--check]
     casebook course grade SUBMISSIONS [--assignment A] [--course-dir DIR] [--out DIR]
                                       [--timeout S] [--jobs N] [--db URL]
+                                      [--cluster tcp://HOST:8786 | local] [--regrade]
     casebook course feedback | export | collect ASSIGNMENT --to INBOX
 
 Every path comes from ``autograder/nbgrader_config.py`` (``--config`` picks another): the source
@@ -92,6 +93,17 @@ def run(argv: list[str] | None = None) -> int:
         default=min(4, os.cpu_count() or 1),
         help="submissions graded at once, each in its own process (default: cores, at most 4)",
     )
+    gra.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is ADDRESS (tcp://HOST:8786), or on an "
+        "embedded one of --jobs workers ('local'); default: --jobs local processes",
+    )
+    gra.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade again the submissions already graded from the same files",
+    )
     gra.add_argument("--memory", type=int, metavar="MIB", help="address space of a kernel")
     gra.add_argument("--cpu", type=int, metavar="S", help="CPU seconds of a kernel")
     gra.add_argument("--file-size", type=int, metavar="MIB", help="largest file a kernel writes")
@@ -139,5 +151,7 @@ def run(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
         settings=settings,
         config_file=args.config,
+        cluster=args.cluster,
+        regrade=args.regrade,
     )
     return 0 if any(s.status == "graded" for s in found) else 1

@@ -1,9 +1,13 @@
-"""``casebook course grade``: every submission in a folder, in worker processes, into the
-gradebook, with ``grades.csv`` (a reason for every lost point) and feedback per student."""
+"""``casebook course grade``: every submission in a folder, in worker processes or on a Dask
+cluster, into the gradebook, with ``grades.csv`` (a reason for every lost point) and feedback
+per student. A re-run grades only what is new or changed since the last one (``--regrade``:
+everything)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -16,8 +20,10 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
+from tqdm import tqdm
 from traitlets.config import Config
 
+from casebook.course.cluster import grade_on_cluster
 from casebook.course.config import (
     DEFAULT_CONFIG,
     CourseError,
@@ -86,6 +92,20 @@ class CourseFolder:
             s.score = submission.score - (submission.late_submission_penalty or 0)
             s.max_score, s.status = submission.max_score, "graded"
 
+    def kept(self, s: Submission, entry: dict | None) -> bool:
+        """Whether the gradebook still holds the grade of ``s`` that the ledger's ``entry``
+        recorded; if so ``s`` takes its score (manual grades included) and reason."""
+        if entry is None:
+            return False
+        with Gradebook(self.dirs.db_url) as gb:
+            try:
+                submission = gb.find_submission(s.assignment, s.student)
+            except MissingEntry:
+                return False
+            s.score = submission.score - (submission.late_submission_penalty or 0)
+            s.max_score, s.status, s.reason = submission.max_score, "graded", entry["reason"]
+        return True
+
     def forget(self, s: Submission) -> None:
         """Remove every trace of an ungradable submission: the gradebook lists the student with
         no submission (nbgrader's zero) and no earlier grade or feedback survives."""
@@ -113,11 +133,15 @@ def grade(
     jobs: int = 1,
     settings: dict | None = None,
     config_file: Path = DEFAULT_CONFIG,
+    cluster: str | None = None,
+    regrade: bool = False,
 ) -> list[Submission]:
     """Import, autograde and give feedback to every submission; write the CSV report.
 
     Each submission is graded by :func:`grade_submission` in a scratch course of its own, in
-    ``jobs`` worker processes; this process alone writes the course folder and the gradebook."""
+    ``jobs`` worker processes or on the Dask cluster at ``cluster`` ("local": an embedded one);
+    this process alone writes the course folder and the gradebook, each outcome as it arrives.
+    A submission graded before from the same files is kept as it is unless ``regrade``."""
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # grading kernels inherit it
     # nbgrader 0.9.6's Gradebook.add_submission under SQLAlchemy 2 (harmless, once per run)
@@ -144,6 +168,7 @@ def grade(
     found = find_submissions(submissions, known, assignment)
     if not found:
         raise CourseError(f"no student folders in {submissions}")
+    progress = Progress(len(found))
     with tempfile.TemporaryDirectory(prefix="casebook-template-") as tmp:
         max_scores, jobs_of = {}, {}
         for name in sorted({s.assignment for s in found if s.assignment in known}):
@@ -151,70 +176,136 @@ def grade(
             template = Path(tmp) / name
             generate(config, name, template, template / "release", template / "gradebook.db")
             max_scores[name] = course.max_score(name)
+        ledger = Ledger(course.root / "graded.json")
+        inputs = {}
         for s in found:
             s.max_score = max_scores.get(s.assignment, 0)
-            if not s.reason:
-                jobs_of[s.student, s.assignment] = Job(
-                    s.student,
-                    s.assignment,
-                    {k: str(v) for k, v in s.notebooks.items()},
-                    str(Path(config_file).resolve()),
-                    settings,
-                    str(Path(tmp) / s.assignment),
-                    course.manual(s),
-                )
-        outcomes = _run_jobs(found, jobs_of, jobs)
+            if s.reason:
+                progress.line(s, f"not graded: {s.reason}")
+                continue
+            job = Job(
+                s.student,
+                s.assignment,
+                {k: str(v) for k, v in s.notebooks.items()},
+                str(Path(config_file).resolve()),
+                settings,
+                str(Path(tmp) / s.assignment),
+                course.manual(s),
+            )
+            inputs[s.student, s.assignment] = inputs_of(job, config)
+            if not regrade and course.kept(s, ledger.unchanged(s, inputs[s.student, s.assignment])):
+                progress.line(s, f"kept: graded before from the same files ({s.score:g})")
+                continue
+            jobs_of[s.student, s.assignment] = job
+        by_key = {(s.student, s.assignment): s for s in found}
+
+        def done(o: Outcome) -> None:
+            s = by_key[o.student, o.assignment]
+            s.reason = o.reason
+            if o.status == "graded":
+                course.merge(o, s)
+                ledger.record(s, inputs[o.student, o.assignment])
+            shutil.rmtree(o.scratch, ignore_errors=True)
+            shown = f"graded {s.score:g}/{s.max_score:g}" if s.status == "graded" else "not graded:"
+            progress.line(s, f"{shown} {o.reason}".rstrip() + f" ({o.seconds:.1f} s)")
+
+        _run_jobs(jobs_of, jobs, cluster, done)
         for s in found:
-            o = outcomes.get((s.student, s.assignment))
-            if o is not None:
-                if o.status == "graded":
-                    course.merge(o, s)
-                s.reason = o.reason
-                shutil.rmtree(o.scratch, ignore_errors=True)
             if s.status != "graded" and s.assignment in known and STUDENT_ID.match(s.student):
                 course.forget(s)
+                ledger.drop(s)
+    progress.close()
     write_report(course, found, out)
     return found
 
 
-def _run_jobs(found: list[Submission], jobs_of: dict, jobs: int) -> dict:
-    """Grade every job, ``jobs`` at a time in worker processes (in this one when 1)."""
-    outcomes, n = {}, len(found)
-
-    def done(o: Outcome, s: Submission) -> None:
-        outcomes[s.student, s.assignment] = o
-        shown = f"{o.status}" if o.status != "graded" else "graded"
-        print(
-            f"  {s.student} {s.assignment}: {shown} {o.reason}".rstrip() + f" ({o.seconds:.1f} s)"
-        )
-
-    if jobs <= 1:
-        for i, s in enumerate(found, start=1):
-            print(f"grading {i}/{n}: {s.student} ...", flush=True)
-            job = jobs_of.get((s.student, s.assignment))
-            if job is not None:
-                done(grade_submission(job), s)
-            else:
-                print(f"  {s.student}: not graded: {s.reason}")
-        return outcomes
+def _run_jobs(jobs_of: dict, jobs: int, cluster: str | None, done) -> None:
+    """Grade every job: on the cluster, else ``jobs`` at a time in worker processes (in this
+    one when 1); ``done(outcome)`` as each finishes."""
+    if not jobs_of:
+        return
+    if cluster:
+        grade_on_cluster(jobs_of, cluster, jobs, done)
+        return
+    if jobs <= 1 or len(jobs_of) <= 1:
+        for job in jobs_of.values():
+            done(grade_submission(job))
+        return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {}
-        for i, s in enumerate(found, start=1):
-            print(f"grading {i}/{n}: {s.student} ...", flush=True)
-            job = jobs_of.get((s.student, s.assignment))
-            if job is not None:
-                futures[pool.submit(grade_submission, job)] = s
-            else:
-                print(f"  {s.student}: not graded: {s.reason}")
+        futures = {pool.submit(grade_submission, job): job for job in jobs_of.values()}
         for future in as_completed(futures):
-            s = futures[future]
+            job = futures[future]
             try:
                 o = future.result()
             except Exception as error:  # a worker that died
-                o = Outcome(s.student, s.assignment, reason=f"the grader failed: {error!r}")
-            done(o, s)
-    return outcomes
+                o = Outcome(job.student, job.assignment, reason=f"the grader failed: {error!r}")
+            done(o)
+
+
+def inputs_of(job: Job, config: Config) -> str:
+    """A hash of everything a grade depends on: the submitted files, the assignment's source
+    (tests included), the nbgrader configuration and the grading settings."""
+    digest = hashlib.sha256(json.dumps(job.settings, sort_keys=True, default=str).encode())
+    source = course_path(config, "source_directory") / job.assignment
+    files = [Path(job.config_file), *sorted(p for p in source.rglob("*") if p.is_file())]
+    for name, path in sorted(job.notebooks.items()):
+        files += [Path(path), Path(path).parent / "timestamp.txt"]
+        digest.update(name.encode())
+    for path in files:
+        digest.update(str(path.name).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(none)")
+    return digest.hexdigest()
+
+
+class Ledger:
+    """``graded.json`` in the course folder: the inputs each graded submission was graded
+    from, so that a re-run grades only what is new or changed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.entries = json.loads(path.read_text()) if path.exists() else {}
+        except ValueError:  # a damaged ledger costs a regrade, nothing else
+            print(f"note: {path} is not JSON; every submission is graded again", flush=True)
+            self.entries = {}
+
+    def unchanged(self, s: Submission, inputs: str) -> dict | None:
+        entry = self.entries.get(f"{s.student}/{s.assignment}")
+        return entry if entry and entry.get("inputs") == inputs else None
+
+    def record(self, s: Submission, inputs: str) -> None:
+        self.entries[f"{s.student}/{s.assignment}"] = {"inputs": inputs, "reason": s.reason}
+        self.save()
+
+    def drop(self, s: Submission) -> None:
+        if self.entries.pop(f"{s.student}/{s.assignment}", None) is not None:
+            self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
+        os.replace(partial, self.path)  # a crash leaves the old ledger, never half of one
+
+
+class Progress:
+    """One line per submission on stdout, and a bar on stderr when it is a terminal."""
+
+    def __init__(self, total: int):
+        self.total, self.count = total, 0
+        self.bar = tqdm(
+            total=total, unit="submission", desc="grading", disable=not sys.stderr.isatty()
+        )
+
+    def line(self, s: Submission, text: str) -> None:
+        self.count += 1
+        self.bar.update(1)
+        tqdm.write(f"[{self.count}/{self.total}] {s.student} {s.assignment}: {text}", sys.stdout)
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def write_report(course: CourseFolder, found: list[Submission], out: Path) -> None:
