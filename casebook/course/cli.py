@@ -5,6 +5,7 @@
                                       [--timeout S] [--jobs N] [--db URL]
                                       [--cluster tcp://HOST:8786 | local] [--regrade]
     casebook course feedback | export | collect ASSIGNMENT --to INBOX
+    casebook course report [ASSIGNMENT ...] [--out FILE] [--threshold 0.8]
 
 Every path comes from ``autograder/nbgrader_config.py`` (``--config`` picks another): the source
 notebooks in ``solutions/``, the committed student versions in ``autograder/release/`` and the
@@ -31,6 +32,7 @@ from casebook.course.config import (
 from casebook.course.grade import grade
 from casebook.course.gradebook import collect, export, feedback
 from casebook.course.release import release
+from casebook.course.report import report
 
 
 def _course_options(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +117,18 @@ def run(argv: list[str] | None = None) -> int:
     exp = commands.add_parser("export", help="the gradebook as CSV, one row per student+assignment")
     _course_options(exp)
     exp.add_argument("--out", type=Path, help="default: COURSE-DIR/results/gradebook.csv")
+    rep = commands.add_parser(
+        "report", help="an HTML report: scores, failing tests, messages, near-identical code"
+    )
+    rep.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all graded")
+    _course_options(rep)
+    rep.add_argument("--out", type=Path, help="default: COURSE-DIR/results/report.html")
+    rep.add_argument(
+        "--threshold",
+        type=float,
+        default=0.8,
+        help="share of the shorter submission's code two must share to be listed (default 0.8)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="  nbgrader %(levelname)s: %(message)s")
@@ -134,6 +148,13 @@ def run(argv: list[str] | None = None) -> int:
         return feedback(config, args.assignment, (args.out or results).resolve())
     if args.command == "export":
         return export(config, (args.out or results / "gradebook.csv").resolve())
+    if args.command == "report":
+        out = (args.out or results / "report.html").resolve()
+        exercises = report(config, out, args.assignments, args.threshold)
+        pairs = sum(len(e.similar) for e in exercises)
+        graded = sum(len(e.graded) for e in exercises)
+        print(f"{graded} graded submissions, {pairs} near-identical pairs: {out}")
+        return 0
     settings = {
         "SandboxKernelManager.memory_mb": args.memory,
         "SandboxKernelManager.cpu_seconds": args.cpu,
