@@ -7,7 +7,9 @@ release hands out and the model answer are not evidence of copying.
 """
 
 import csv
+import os
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -23,6 +25,9 @@ from test_autograder import (
 )
 
 from casebook.course.report import Graded, similar
+
+CHROMIUM = os.environ.get("CASEBOOK_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "_build" / "screenshots"
 
 EXPLORE = """\
 # the multiplications of every 5x5 convolution in a small network, with and without a 1x1
@@ -100,6 +105,7 @@ def test_the_report_finds_the_copied_pair_only(reported):
     shared = reported["html"].split('<div class="pair">')[1].split("</pre>")[0]
     assert "saving = direct / reduced" in shared  # the lines shown are ana's
     assert "bottleneck_multiplications(height, width, channels, 16, 5, filters)" in shared
+    assert "SOLUTION" not in shared and "def channel_reducer" not in shared  # handed out
 
 
 def test_the_report_counts_scores_and_failures_from_the_gradebook(reported):
@@ -146,3 +152,25 @@ def test_a_course_with_no_gradebook_is_a_clear_error(tmp_path):
     assert done.returncode == 1
     assert f"error: there is no gradebook at {tmp_path / 'course' / 'gradebook.db'}" in done.stderr
     assert not (tmp_path / "course").exists()
+
+
+@pytest.mark.skipif(os.environ.get("CASEBOOK_BROWSER") == "off", reason="CASEBOOK_BROWSER=off")
+def test_the_report_reads_in_a_browser(reported):
+    """Chromium opens the one file offline: no console error, every figure has pixels."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `sudo apt-get install chromium` (Debian)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    errors = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.route(re.compile(r"^(?!file:|data:)"), lambda route: errors.append(route.request.url))
+        page.goto((reported["tmp"] / "report.html").as_uri(), wait_until="load")
+        widths = page.evaluate("[...document.images].map((img) => img.naturalWidth)")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "grading_report.jpg", full_page=True, type="jpeg")
+        browser.close()
+    assert errors == []
+    assert len(widths) == 2 and min(widths) > 200

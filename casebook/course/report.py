@@ -14,7 +14,6 @@ so the one file can be mailed or opened offline.
 from __future__ import annotations
 
 import base64
-import bisect
 import html
 import io
 from collections import Counter
@@ -35,6 +34,7 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
 from casebook.course.config import CourseError, course_path  # noqa: E402
+from casebook.course.hidden_tests import error_line  # noqa: E402
 
 NOISE = 25  # copydetect's k: the shortest run of tokens that counts as shared
 WINDOW = 1  # winnowing window: every k-gram is a fingerprint (classes are small enough)
@@ -146,7 +146,7 @@ def _error_lines(dirs, step, student, assignment, name) -> dict[str, str]:
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if grade_id and errors:
             value = (errors[0].get("evalue") or "").strip().splitlines()
-            found[grade_id] = f"{errors[0].get('ename', 'Error')}: {value[0] if value else ''}"
+            found[grade_id] = error_line(errors[0].get("ename", "Error"), (value or [""])[0])
     return found
 
 
@@ -185,26 +185,32 @@ def similar(graded: list[Graded], boilerplate: str, threshold: float) -> list[Si
     """Pairs whose shared code covers at least ``threshold`` of the shorter one, most similar
     first. The ``boilerplate`` code does not count as shared."""
     handed_out = list(_fingerprint(boilerplate).hashes)
+    handed_out_lines = {line.strip() for line in boilerplate.splitlines()}
     prints = {g.student: _fingerprint(g.code, handed_out) for g in graded}
     pairs = []
     for a, b in combinations(sorted(prints), 2):
         overlap, (sim_a, sim_b), (slices_a, _) = compare_files(prints[a], prints[b])
         if overlap and max(sim_a, sim_b) >= threshold:
-            pairs.append(Similar(a, b, float(max(sim_a, sim_b)), _lines_in(prints[a], slices_a)))
+            shared = _lines_in(prints[a], slices_a, handed_out_lines)
+            pairs.append(Similar(a, b, float(max(sim_a, sim_b)), shared))
     return sorted(pairs, key=lambda p: -p.similarity)
 
 
-def _lines_in(fingerprint: CodeFingerprint, slices) -> list[str]:
-    """The lines of the raw code that shared slices (character ranges) touch, in order."""
+def _lines_in(fingerprint: CodeFingerprint, slices, handed_out: set[str]) -> list[str]:
+    """The lines of the raw code mostly inside shared slices (character ranges), in order,
+    but for lines handed out: a shared run of tokens may reach into the code around it."""
     code = fingerprint.raw_code
-    starts = [0] + [i + 1 for i, ch in enumerate(code) if ch == "\n"]  # where each line starts
-    lines = code.split("\n")
-    keep = set()
+    shared = bytearray(len(code))
     for start, end in zip(*slices, strict=True):
-        first = bisect.bisect_right(starts, start) - 1
-        last = bisect.bisect_left(starts, max(end, start + 1)) - 1
-        keep.update(range(first, last + 1))
-    return [lines[i] for i in sorted(keep) if lines[i].strip()]
+        shared[int(start) : int(end)] = b"\1" * (int(end) - int(start))
+    kept, offset = [], 0
+    for line in code.split("\n"):
+        visible = [i for i, ch in enumerate(line, offset) if not ch.isspace()]
+        mostly_shared = visible and 2 * sum(shared[i] for i in visible) >= len(visible)
+        if mostly_shared and line.strip() not in handed_out:
+            kept.append(line)
+        offset += len(line) + 1
+    return kept
 
 
 # -- the page -------------------------------------------------------------------------------
