@@ -11,10 +11,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +21,6 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from casebook.course import sandbox
-from casebook.course.config import database_url
 from casebook.course.hidden_tests import hidden_lines as hidden_lines_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -408,10 +405,10 @@ def test_regrading_is_idempotent_and_keeps_manual_grades(graded, tmp_path):
     again = tmp_path / "again"
     shutil.copytree(graded["submissions"] / "alice", again / "alice")
     out = tmp_path / "out"
-    done = course(
-        "--config", graded["config"], "grade", again, "--course-dir", graded["course"], "--out", out
-    )
+    common = ["--config", graded["config"], "grade", again, "--course-dir", graded["course"]]
+    done = course(*common, "--out", out, "--regrade")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "[1/1] alice 03_one_by_one: graded 7/10" in done.stdout
     with open(out / "grades.csv", newline="") as f:
         (alice,) = list(csv.DictReader(f))
     assert (alice["status"], alice["score"]) == ("graded", "7")  # 3 + 3 + the manual 1
@@ -452,51 +449,6 @@ def test_sandbox_refuses_reads_outside_and_keeps_limits(tmp_path):
 
 
 # --- PostgreSQL, parallel -------------------------------------------------------------------------
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A PostgreSQL server on loopback, in a temporary folder, for this module."""
-    initdb = shutil.which("initdb") or "/usr/local/bin/initdb"
-    pg_ctl = shutil.which("pg_ctl") or "/usr/local/bin/pg_ctl"
-    # not under pytest's folder: when root runs the tests it is private to root
-    folder = Path(tempfile.mkdtemp(prefix="casebook-postgres-"))
-    as_user = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as its own user
-        user = "postgres"
-        shutil.chown(folder, user)
-        as_user = ["runuser", "-u", user, "--"]
-    else:
-        user = os.environ.get("USER", "postgres")
-    data, port = folder / "data", _free_port()
-    subprocess.run(
-        [*as_user, initdb, "-D", data, "-U", user, "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-k {folder} -p {port} -h 127.0.0.1"
-    subprocess.run(
-        [*as_user, pg_ctl, "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            [*as_user, "psql", "-h", folder, "-p", str(port), "-U", user, "-d", "postgres"]
-            + ["-c", "CREATE DATABASE gradebook"],
-            check=True,
-            capture_output=True,
-        )
-        yield database_url(f"postgresql://{user}@127.0.0.1:{port}/gradebook")
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", data, "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_parallel_grading_into_postgresql(postgres, tmp_path):

@@ -199,7 +199,9 @@ def test_csv_has_one_row_per_student(graded):
     assert header == "student,assignment,score,max_score,status,reason"
     assert sorted(graded["rows"]) == ["alice", "bob", "carol"]
     assert {row["assignment"] for row in graded["rows"].values()} == {graded["assignment"]}
-    assert "grading 3/3: carol" in graded["stdout"]
+    progress = re.findall(r"^\[(\d)/3\] (\w+) ", graded["stdout"], re.M)  # one line each
+    assert sorted(n for n, _ in progress) == ["1", "2", "3"]
+    assert sorted(student for _, student in progress) == ["alice", "bob", "carol"]
 
 
 def test_solution_scores_full_marks(graded):
