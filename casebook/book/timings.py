@@ -11,7 +11,8 @@ It measures, on this machine and in one run:
   worker threads) as a ratio of training from arrays in memory;
 - building the book from cached executions against the time a cold build adds (the chapters'
   execution times summed);
-- the autograder: submissions graded per minute, sequentially and in parallel;
+- the autograder: submissions graded per minute with one worker and all cores, in local
+  processes and on an embedded Dask cluster, and the ratios between them;
 - the same model's training throughput on each Keras backend that is installed, side by side
   (each in a fresh interpreter, since the backend is chosen at import).
 
@@ -145,11 +146,20 @@ def book_build_seconds(root, profile):
 
 
 def grading_rates(students):
-    """Submissions graded per minute, one worker and all cores (``casebook.course.throughput``)."""
+    """Submissions graded per minute with one worker and all cores, in local processes and on
+    an embedded Dask cluster (``casebook.course.throughput``), and the ratios between them."""
     from casebook.course.throughput import submissions_per_minute
 
-    rates = submissions_per_minute(students, (1, os.cpu_count() or 1))
-    return {f"{students} submissions, {jobs} worker(s)": rate for jobs, rate in rates.items()}
+    most = os.cpu_count() or 1
+    rates = submissions_per_minute(students, (1, most), via=("processes", "cluster"))
+    shown = {f"{students} submissions, {way}, {n} worker(s)": r for (way, n), r in rates.items()}
+    ratios = {
+        f"cluster time over processes, {n} worker(s)": rates["processes", n] / rates["cluster", n]
+        for n in (1, most)
+    }
+    for way in ("processes", "cluster"):
+        ratios[f"{way}: {most} workers over 1"] = rates[way, most] / rates[way, 1]
+    return shown, ratios
 
 
 BACKEND_PROBE = """
@@ -190,6 +200,7 @@ SECTIONS = (  # (title, report key, unit, the row the others are a ratio of)
     ("Input pipeline", "input pipeline images/s", "images/s", "in memory"),
     ("Book build", "book build s", "s", "from cached executions"),
     ("Autograder", "autograde submissions/min", "submissions/min", None),
+    ("Autograder: cluster against processes", "autograde ratios", "x", None),
     (
         "Same model, each backend",
         "small VGG training images/s by backend",
@@ -213,7 +224,8 @@ def cells(rows, baseline=None):
         if value is None:
             yield [name, "not available", ""]
         else:
-            yield [name, f"{value:,.1f}", f"{value / reference:.2f}" if reference else ""]
+            shown = f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"  # ratios: 1.03, not 1.0
+            yield [name, shown, f"{value / reference:.2f}" if reference else ""]
 
 
 def table(title, rows, unit, baseline=None, level="##"):
@@ -310,7 +322,9 @@ def main(argv=None):
         "from cached executions": cached,
         "cold (executions + build)": cold + cached if cached else None,
     }
-    report["autograde submissions/min"] = grading_rates(students) if students else {}
+    report["autograde submissions/min"], report["autograde ratios"] = (
+        grading_rates(students) if students else ({}, {})
+    )
     report["small VGG training images/s by backend"] = backend_throughput(count)
 
     output = render(report)

@@ -1,12 +1,15 @@
-"""How fast the autograder grades a class: submissions graded per minute, one at a time and in
-parallel worker processes, on this machine.
+"""How fast the autograder grades a class: submissions graded per minute with 1 and N workers,
+in local processes and on an embedded Dask cluster, on this machine.
 
-    casebook course throughput [--students 100] [--jobs 1,2] [--assignment 03_one_by_one]
+    casebook bench-grading [--students 100] [--jobs 1,2] [--via processes,cluster]
+                           [--assignment 03_one_by_one]
 
 It generates a class of mixed submissions from the exercise's source and student version (a
 quarter each: the solution, the untouched student version, the solution with one function
-wrong, a broken file), grades the same class once per value of ``--jobs`` in a fresh course
-folder with ``casebook course grade``, and prints one line per run.
+wrong, a broken file), grades the same class once per way and value of ``--jobs`` in a fresh
+course folder with ``casebook course grade`` (``--cluster local`` for the cluster), prints one
+line per run, then the ratios: what the cluster costs per submission against local processes,
+and the speed-up of the most workers over one.
 """
 
 from __future__ import annotations
@@ -48,8 +51,12 @@ def make_class(folder: Path, assignment: str, students: int) -> dict[str, int]:
     return kinds
 
 
-def submissions_per_minute(students=100, jobs=(1, 2), assignment="03_one_by_one", report=print):
-    """Grade one generated class once per worker count; returns {workers: submissions/min}.
+def submissions_per_minute(
+    students=100, jobs=(1, 2), assignment="03_one_by_one", report=print, via=("processes",)
+):
+    """Grade one generated class once per way and worker count; returns {(way, workers):
+    submissions/min}. ``via``: "processes" (local worker processes), "cluster" (an embedded
+    Dask cluster of that many workers, started by the run and counted in its time).
 
     Raises RuntimeError with the grader's output when a run fails."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -62,37 +69,65 @@ def submissions_per_minute(students=100, jobs=(1, 2), assignment="03_one_by_one"
             f"({', '.join(f'{n} {k}' for k, n in kinds.items())}) on {os.cpu_count()} cores"
         )
         for workers in jobs:
-            course = Path(tmp) / f"course-{workers}"
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "casebook.course", "grade", submissions]
-                + ["--assignment", assignment, "--course-dir", course, "--jobs", str(workers)],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            seconds = time.perf_counter() - start
-            if done.returncode != 0:
-                raise RuntimeError(f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-            rates[workers] = 60 * students / seconds
-            summary = done.stdout.strip().splitlines()[-1].split(":")[0]
-            report(
-                f"jobs={workers}: {students} in {seconds:.0f} s = "
-                f"{rates[workers]:.1f} submissions/minute ({summary})"
-            )
+            for way in via:
+                course = Path(tmp) / f"course-{way}-{workers}"
+                command = [sys.executable, "-m", "casebook.course", "grade", submissions]
+                command += ["--assignment", assignment, "--course-dir", course]
+                command += ["--jobs", str(workers)] + (["--cluster", "local"] * (way == "cluster"))
+                start = time.perf_counter()
+                done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+                seconds = time.perf_counter() - start
+                if done.returncode != 0:
+                    raise RuntimeError(
+                        f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+                    )
+                rates[way, workers] = 60 * students / seconds
+                summary = done.stdout.strip().splitlines()[-1].split(":")[0]
+                report(
+                    f"{way:9} jobs={workers}: {students} in {seconds:.0f} s = "
+                    f"{rates[way, workers]:.1f} submissions/minute ({summary})"
+                )
+    for line in ratios(rates, students):
+        report(line)
     return rates
 
 
+def ratios(rates: dict, students: int) -> list[str]:
+    """The cluster's cost per submission against local processes, and each way's speed-up of
+    its most workers over one."""
+    lines = []
+    for (way, workers), rate in sorted(rates.items()):
+        local = rates.get(("processes", workers))
+        if way == "cluster" and local:
+            extra = 60 / rate - 60 / local  # seconds per submission
+            lines.append(
+                f"cluster vs processes, jobs={workers}: {local / rate:.3f}x the time, "
+                f"{extra:+.2f} s per submission ({100 * (local / rate - 1):+.1f}%)"
+            )
+    for way in sorted({w for w, _ in rates}):
+        counts = sorted(n for w, n in rates if w == way)
+        if len(counts) > 1 and counts[0] == 1:
+            most = counts[-1]
+            lines.append(
+                f"{way}: {most} workers grade {rates[way, most] / rates[way, 1]:.2f}x "
+                "the submissions per minute of 1"
+            )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="casebook course throughput")
+    parser = argparse.ArgumentParser(prog="casebook bench-grading")
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--jobs", default=f"1,{os.cpu_count() or 1}", help="comma-separated")
     parser.add_argument("--assignment", default="03_one_by_one")
+    parser.add_argument("--via", default="processes,cluster", help="processes and/or cluster")
     args = parser.parse_args(argv)
     jobs = [int(j) for j in args.jobs.split(",")]
+    via = args.via.split(",")
+    if set(via) - {"processes", "cluster"}:
+        parser.error(f"--via takes processes and/or cluster, not {args.via}")
     try:
-        submissions_per_minute(args.students, jobs, args.assignment, report=_flush_print)
+        submissions_per_minute(args.students, jobs, args.assignment, _flush_print, via)
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1
