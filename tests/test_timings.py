@@ -6,6 +6,7 @@ from unittest import mock
 import pytest
 from IPython.display import Markdown
 
+from casebook import timing
 from casebook.book import timings
 
 REPORT = {
@@ -85,3 +86,18 @@ def test_the_step_overhead_is_a_fit_step_over_a_bare_step():
     fit, bare = steps["LeNet-5: a step inside fit"], steps["LeNet-5: a bare step (train_on_batch)"]
     assert fit > 0 and bare > 0
     assert ratios["LeNet-5: fit step / bare step"] == pytest.approx(fit / bare)
+
+
+def test_the_pipeline_comparison_times_each_source_in_turns(monkeypatch):
+    calls = []
+    real = timing.median_seconds
+
+    def spy(functions, *args, repeats):
+        calls.append((sorted(functions), repeats))
+        return real(functions, *args, repeats=repeats)
+
+    monkeypatch.setattr(timing, "median_seconds", spy)
+    rates = timings.pipeline_ratios(256, repeats=1)
+    assert calls == [(["in memory", "pipeline", "pipeline + distortions"], 1)]
+    assert set(rates) == {"in memory", "pipeline", "pipeline + distortions"}
+    assert all(rate > 0 for rate in rates.values())
