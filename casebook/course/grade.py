@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -209,11 +210,14 @@ def grade(
             shown = f"graded {s.score:g}/{s.max_score:g}" if s.status == "graded" else "not graded:"
             progress.line(s, f"{shown} {o.reason}".rstrip() + f" ({o.seconds:.1f} s)")
 
-        _run_jobs(jobs_of, jobs, cluster, done)
-        for s in found:
-            if s.status != "graded" and s.assignment in known and STUDENT_ID.match(s.student):
-                course.forget(s)
-                ledger.drop(s)
+        try:
+            _run_jobs(jobs_of, jobs, cluster, done)
+            for s in found:
+                if s.status != "graded" and s.assignment in known and STUDENT_ID.match(s.student):
+                    course.forget(s)
+                    ledger.drop(s)
+        finally:
+            ledger.save()  # what was merged before a crash or ^C is not graded again
     progress.close()
     write_report(course, found, out)
     return found
@@ -260,10 +264,15 @@ def inputs_of(job: Job, config: Config) -> str:
 
 class Ledger:
     """``graded.json`` in the course folder: the inputs each graded submission was graded
-    from, so that a re-run grades only what is new or changed."""
+    from, so that a re-run grades only what is new or changed. Saved at most every
+    ``SAVE_EVERY`` seconds while grading, and at the end: a crash costs at most those seconds'
+    submissions a regrade, and a class of thousands does not rewrite the file thousands of
+    times."""
+
+    SAVE_EVERY = 10.0
 
     def __init__(self, path: Path):
-        self.path = path
+        self.path, self.saved = path, time.monotonic()
         try:
             self.entries = json.loads(path.read_text()) if path.exists() else {}
         except ValueError:  # a damaged ledger costs a regrade, nothing else
@@ -276,13 +285,14 @@ class Ledger:
 
     def record(self, s: Submission, inputs: str) -> None:
         self.entries[f"{s.student}/{s.assignment}"] = {"inputs": inputs, "reason": s.reason}
-        self.save()
-
-    def drop(self, s: Submission) -> None:
-        if self.entries.pop(f"{s.student}/{s.assignment}", None) is not None:
+        if time.monotonic() - self.saved > self.SAVE_EVERY:
             self.save()
 
+    def drop(self, s: Submission) -> None:
+        self.entries.pop(f"{s.student}/{s.assignment}", None)
+
     def save(self) -> None:
+        self.saved = time.monotonic()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".json.partial")
         partial.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
