@@ -2,7 +2,7 @@
 in local processes and on an embedded Dask cluster, on this machine.
 
     casebook bench-grading [--students 100] [--jobs 1,2] [--via processes,cluster]
-                           [--assignment 03_one_by_one]
+                           [--repeats 1] [--assignment 03_one_by_one]
 
 It generates a class of mixed submissions from the exercise's source and student version (a
 quarter each: the solution, the untouched student version, the solution with one function
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,15 +53,23 @@ def make_class(folder: Path, assignment: str, students: int) -> dict[str, int]:
 
 
 def submissions_per_minute(
-    students=100, jobs=(1, 2), assignment="03_one_by_one", report=print, via=("processes",)
+    students=100,
+    jobs=(1, 2),
+    assignment="03_one_by_one",
+    report=print,
+    via=("processes",),
+    repeats=1,
 ):
-    """Grade one generated class once per way and worker count; returns {(way, workers):
-    submissions/min}. ``via``: "processes" (local worker processes), "cluster" (an embedded
-    Dask cluster of that many workers, started by the run and counted in its time).
+    """Grade one generated class once per way and worker count, ``repeats`` rounds in turns
+    (the order reversed every other round, so a slow spell of the machine or the order itself
+    does not favour one way); returns {(way, workers): submissions/min of the median run}.
+    ``via``: "processes" (local worker processes), "cluster" (an embedded Dask cluster of that
+    many workers, started by the run and counted in its time).
 
     Raises RuntimeError with the grader's output when a run fails."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    rates = {}
+    runs = [(way, workers) for workers in jobs for way in via]
+    seconds = {run: [] for run in runs}
     with tempfile.TemporaryDirectory(prefix="casebook-bench-") as tmp:
         submissions = Path(tmp) / "submissions"
         kinds = make_class(submissions, assignment, students)
@@ -68,31 +77,34 @@ def submissions_per_minute(
             f"{students} submissions of {assignment} "
             f"({', '.join(f'{n} {k}' for k, n in kinds.items())}) on {os.cpu_count()} cores"
         )
-        for workers in jobs:
-            for way in via:
-                course = Path(tmp) / f"course-{way}-{workers}"
-                command = [sys.executable, "-m", "casebook.course", "grade", submissions]
-                command += ["--assignment", assignment, "--course-dir", course]
-                command += ["--jobs", str(workers)] + (["--cluster", "local"] * (way == "cluster"))
-                start = time.perf_counter()
-                done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-                seconds = time.perf_counter() - start
-                if done.returncode != 0:
-                    raise RuntimeError(
-                        f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-                    )
-                rates[way, workers] = 60 * students / seconds
-                summary = done.stdout.strip().splitlines()[-1].split(":")[0]
+        for round_ in range(repeats):
+            for way, workers in runs if round_ % 2 == 0 else runs[::-1]:
+                course = Path(tmp) / f"course-{way}-{workers}-{round_}"  # fresh: nothing kept
+                took, summary = _grade_once(submissions, assignment, course, way, workers, env)
+                seconds[way, workers].append(took)
                 report(
-                    f"{way:9} jobs={workers}: {students} in {seconds:.0f} s = "
-                    f"{rates[way, workers]:.1f} submissions/minute ({summary})"
+                    f"{way:9} jobs={workers}: {students} in {took:.0f} s = "
+                    f"{60 * students / took:.1f} submissions/minute ({summary})"
                 )
-    for line in ratios(rates, students):
+    rates = {run: 60 * students / float(np.median(times)) for run, times in seconds.items()}
+    for line in ratios(rates):
         report(line)
     return rates
 
 
-def ratios(rates: dict, students: int) -> list[str]:
+def _grade_once(submissions, assignment, course, way, workers, env) -> tuple[float, str]:
+    command = [sys.executable, "-m", "casebook.course", "grade", submissions]
+    command += ["--assignment", assignment, "--course-dir", course, "--jobs", str(workers)]
+    command += ["--cluster", "local"] if way == "cluster" else []
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return took, done.stdout.strip().splitlines()[-1].split(":")[0]
+
+
+def ratios(rates: dict) -> list[str]:
     """The cluster's cost per submission against local processes, and each way's speed-up of
     its most workers over one."""
     lines = []
@@ -121,13 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", default=f"1,{os.cpu_count() or 1}", help="comma-separated")
     parser.add_argument("--assignment", default="03_one_by_one")
     parser.add_argument("--via", default="processes,cluster", help="processes and/or cluster")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds; the median is kept")
     args = parser.parse_args(argv)
     jobs = [int(j) for j in args.jobs.split(",")]
     via = args.via.split(",")
     if set(via) - {"processes", "cluster"}:
         parser.error(f"--via takes processes and/or cluster, not {args.via}")
     try:
-        submissions_per_minute(args.students, jobs, args.assignment, _flush_print, via)
+        submissions_per_minute(
+            args.students, jobs, args.assignment, _flush_print, via, args.repeats
+        )
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1
