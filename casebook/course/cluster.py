@@ -142,10 +142,10 @@ def grade_on_cluster(
     client = client_for(address, workers)
     try:
         retries = client.run_on_scheduler(allowed_failures)
-        templates = {}
-        for job in jobs.values():
-            if job.template not in templates:
-                templates[job.template] = client.scatter(pack(Path(job.template)), broadcast=True)
+        # Each task carries its template as bytes rather than a scattered copy: scattered data
+        # dies with the workers holding it, and with it every submission that needs it, while
+        # a task's own arguments stay with the scheduler for its retry.
+        templates = {job.template: pack(Path(job.template)) for job in jobs.values()}
         waiting, running, finished = list(jobs.values()), {}, as_completed()
 
         def send_more() -> None:
