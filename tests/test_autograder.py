@@ -7,6 +7,7 @@ made from the solution or the student version.
 """
 
 import csv
+import functools
 import json
 import os
 import re
@@ -126,17 +127,17 @@ for target in {targets!r}:
 """
 
 
+def handed_in(folder, student, nb=None, text=None):
+    """``folder/student/NOTEBOOK``: the notebook ``nb``, or ``text`` as it is."""
+    (folder / student).mkdir(parents=True)
+    path = folder / student / NOTEBOOK
+    path.write_text(text) if text is not None else nbformat.write(nb, path)
+
+
 def bad_class(folder, instructor):
     """Write one submission per student; returns the expectations per student."""
     subs = folder
-
-    def hand_in(student, nb=None, text=None):
-        (subs / student).mkdir(parents=True)
-        path = subs / student / NOTEBOOK
-        if text is not None:
-            path.write_text(text)
-        else:
-            nbformat.write(nb, path)
+    hand_in = functools.partial(handed_in, subs)
 
     hand_in("alice", notebook())
     hand_in("bob", notebook(RELEASE))

@@ -8,6 +8,7 @@ not graded.
 """
 
 import csv
+import functools
 import os
 import signal
 import subprocess
@@ -31,6 +32,7 @@ from test_autograder import (
     WRONG_CONV,
     add_cell,
     course,
+    handed_in,
     notebook,
     with_code,
 )
@@ -42,10 +44,7 @@ KILLS = {"loop": 1, "victim": 2}  # how many times the worker grading each one i
 
 
 def mixed_class(folder):
-    def hand_in(student, nb=None, text=None):
-        (folder / student).mkdir(parents=True)
-        path = folder / student / NOTEBOOK
-        path.write_text(text) if text is not None else nbformat.write(nb, path)
+    hand_in = functools.partial(handed_in, folder)
 
     hand_in("alice", notebook())
     hand_in("victim", notebook())

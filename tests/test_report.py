@@ -7,6 +7,7 @@ release hands out and the model answer are not evidence of copying.
 """
 
 import csv
+import functools
 import os
 import re
 from pathlib import Path
@@ -14,12 +15,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from test_autograder import (
-    NOTEBOOK,
     RELEASE,
     TIMEOUT,
     WRONG_CONV,
     add_cell,
     course,
+    handed_in,
     notebook,
     with_code,
 )
@@ -60,10 +61,7 @@ assert best == "stem", costs
 
 
 def generated_class(folder):
-    def hand_in(student, nb=None, text=None):
-        (folder / student).mkdir(parents=True)
-        path = folder / student / NOTEBOOK
-        path.write_text(text) if text is not None else nbformat.write(nb, path)
+    hand_in = functools.partial(handed_in, folder)
 
     hand_in("model", notebook())
     hand_in("ana", add_cell(notebook(), EXPLORE, after="bottleneck-multiplications"))
