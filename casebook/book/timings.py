@@ -149,18 +149,12 @@ def book_build_seconds(root, profile):
 def grading_rates(students):
     """Submissions graded per minute with one worker and all cores, in local processes and on
     an embedded Dask cluster (``casebook.course.throughput``), and the ratios between them."""
-    from casebook.course.throughput import submissions_per_minute
+    from casebook.course.throughput import ratios, submissions_per_minute
 
     most = os.cpu_count() or 1
     rates = submissions_per_minute(students, (1, most), via=("processes", "cluster"))
     shown = {f"{students} submissions, {way}, {n} worker(s)": r for (way, n), r in rates.items()}
-    ratios = {
-        f"cluster time over processes, {n} worker(s)": rates["processes", n] / rates["cluster", n]
-        for n in (1, most)
-    }
-    for way in ("processes", "cluster"):
-        ratios[f"{way}: {most} workers over 1"] = rates[way, most] / rates[way, 1]
-    return shown, ratios
+    return shown, ratios(rates)
 
 
 BACKEND_PROBE = """

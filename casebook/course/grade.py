@@ -90,8 +90,7 @@ class CourseFolder:
                 for c in nb.comments:
                     c.auto_comment = o.comments.get(f"{nb.name}/{c.name}")
             gb.db.commit()
-            s.score = submission.score - (submission.late_submission_penalty or 0)
-            s.max_score, s.status = submission.max_score, "graded"
+            _take_score(s, submission)
 
     def kept(self, s: Submission, entry: dict | None) -> bool:
         """Whether the gradebook still holds the grade of ``s`` that the ledger's ``entry``
@@ -103,8 +102,8 @@ class CourseFolder:
                 submission = gb.find_submission(s.assignment, s.student)
             except MissingEntry:
                 return False
-            s.score = submission.score - (submission.late_submission_penalty or 0)
-            s.max_score, s.status, s.reason = submission.max_score, "graded", entry["reason"]
+            _take_score(s, submission)
+            s.reason = entry["reason"]
         return True
 
     def forget(self, s: Submission) -> None:
@@ -123,6 +122,12 @@ class CourseFolder:
     def max_score(self, assignment: str) -> float:
         with Gradebook(self.dirs.db_url) as gb:
             return gb.find_assignment(assignment).max_score
+
+
+def _take_score(s: Submission, submission) -> None:
+    """The gradebook's score of ``submission`` (manual grades and late penalty included)."""
+    s.score = submission.score - (submission.late_submission_penalty or 0)
+    s.max_score, s.status = submission.max_score, "graded"
 
 
 def grade(

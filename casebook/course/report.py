@@ -29,12 +29,12 @@ import nbformat  # noqa: E402
 from copydetect import CodeFingerprint, compare_files  # noqa: E402
 from nbgrader.api import Gradebook  # noqa: E402
 from nbgrader.coursedir import CourseDirectory  # noqa: E402
-from nbgrader.utils import is_grade, is_solution  # noqa: E402
+from nbgrader.utils import is_locked  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
 from casebook.course.config import CourseError, course_path  # noqa: E402
-from casebook.course.hidden_tests import error_line  # noqa: E402
+from casebook.course.worker import first_errors  # noqa: E402
 
 NOISE = 25  # copydetect's k: the shortest run of tokens that counts as shared
 WINDOW = 1  # winnowing window: every k-gram is a fingerprint (classes are small enough)
@@ -117,53 +117,28 @@ def _gradebook(url: str) -> Gradebook:
 def _graded(dirs: CourseDirectory, submission) -> Graded:
     student, assignment = submission.student.id, submission.assignment.name
     g = Graded(student, submission.score, submission.max_score)
+
+    def folder(step: str) -> Path:
+        return Path(dirs.format_path(getattr(dirs, step), student, assignment))
+
+    errors = first_errors(folder("autograded_directory"))  # the words grades.csv uses
     code = []
     for nb in submission.notebooks:
         for grade in nb.grades:
             if grade.cell.cell_type == "code":
                 g.tests[grade.name] = (grade.score, grade.max_score)
-        messages = _error_lines(dirs, "autograded_directory", student, assignment, nb.name)
-        g.messages.update(
-            {k: m for k, m in messages.items() if k in g.tests and g.tests[k][0] < g.tests[k][1]}
-        )
-        code.append(_written_code(dirs, student, assignment, nb.name))
-    g.code = "\n".join(code)
+                if grade.score < grade.max_score and (nb.name, grade.name) in errors:
+                    g.messages[grade.name] = errors[nb.name, grade.name]
+        path = folder("submitted_directory") / f"{nb.name}.ipynb"
+        if path.is_file():
+            code += _student_cells(nbformat.read(path, as_version=4))
+    g.code = "\n\n".join(code)
     return g
-
-
-def _notebook(dirs: CourseDirectory, step: str, student: str, assignment: str, name: str):
-    folder = Path(dirs.format_path(getattr(dirs, step), student, assignment))
-    path = folder / f"{name}.ipynb"
-    return nbformat.read(path, as_version=4) if path.is_file() else None
-
-
-def _error_lines(dirs, step, student, assignment, name) -> dict[str, str]:
-    """Each test cell's first error line in the autograded notebook."""
-    nb = _notebook(dirs, step, student, assignment, name)
-    found = {}
-    for cell in nb.cells if nb else []:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if grade_id and errors:
-            value = (errors[0].get("evalue") or "").strip().splitlines()
-            found[grade_id] = error_line(errors[0].get("ename", "Error"), (value or [""])[0])
-    return found
 
 
 def _student_cells(nb) -> list[str]:
     """What a student writes: answer cells and cells they added (not the locked tests)."""
-    return [
-        c.source
-        for c in nb.cells
-        if c.cell_type == "code"
-        and (is_solution(c) or not is_grade(c))
-        and not c.metadata.get("nbgrader", {}).get("locked")
-    ]
-
-
-def _written_code(dirs, student, assignment, name) -> str:
-    nb = _notebook(dirs, "submitted_directory", student, assignment, name)
-    return "\n\n".join(_student_cells(nb)) if nb else ""
+    return [c.source for c in nb.cells if c.cell_type == "code" and not is_locked(c)]
 
 
 def _handed_out(config: Config, assignment: str) -> str:

@@ -87,7 +87,7 @@ def submissions_per_minute(
                     f"{60 * students / took:.1f} submissions/minute ({summary})"
                 )
     rates = {run: 60 * students / float(np.median(times)) for run, times in seconds.items()}
-    for line in ratios(rates):
+    for line in ratio_lines(rates):
         report(line)
     return rates
 
@@ -104,26 +104,29 @@ def _grade_once(submissions, assignment, course, way, workers, env) -> tuple[flo
     return took, done.stdout.strip().splitlines()[-1].split(":")[0]
 
 
-def ratios(rates: dict) -> list[str]:
-    """The cluster's cost per submission against local processes, and each way's speed-up of
-    its most workers over one."""
-    lines = []
-    for (way, workers), rate in sorted(rates.items()):
-        local = rates.get(("processes", workers))
-        if way == "cluster" and local:
-            extra = 60 / rate - 60 / local  # seconds per submission
-            lines.append(
-                f"cluster vs processes, jobs={workers}: {local / rate:.3f}x the time, "
-                f"{extra:+.2f} s per submission ({100 * (local / rate - 1):+.1f}%)"
+def ratios(rates: dict) -> dict[str, float]:
+    """The cluster's time over local processes' at each worker count, and each way's speed-up
+    of its most workers over one."""
+    found = {}
+    for way, workers in sorted(rates):
+        if way == "cluster" and ("processes", workers) in rates:
+            found[f"cluster time over processes, {workers} worker(s)"] = (
+                rates["processes", workers] / rates[way, workers]
             )
     for way in sorted({w for w, _ in rates}):
         counts = sorted(n for w, n in rates if w == way)
         if len(counts) > 1 and counts[0] == 1:
-            most = counts[-1]
-            lines.append(
-                f"{way}: {most} workers grade {rates[way, most] / rates[way, 1]:.2f}x "
-                "the submissions per minute of 1"
-            )
+            found[f"{way}: {counts[-1]} workers over 1"] = rates[way, counts[-1]] / rates[way, 1]
+    return found
+
+
+def ratio_lines(rates: dict) -> list[str]:
+    """:func:`ratios` in words, with the cluster's cost in seconds per submission."""
+    lines = [f"{name}: {value:.3f}x" for name, value in ratios(rates).items()]
+    for way, workers in sorted(rates):
+        if way == "cluster" and ("processes", workers) in rates:
+            extra = 60 / rates[way, workers] - 60 / rates["processes", workers]
+            lines.append(f"the cluster costs {extra:+.2f} s per submission, {workers} worker(s)")
     return lines
 
 

@@ -135,7 +135,7 @@ def _grade_in(job: Job, scratch: Path, outcome: Outcome) -> None:
         outcome.timestamp = submission.timestamp
         for nb in submission.notebooks:
             outcome.penalties[nb.name] = nb.late_submission_penalty
-            errors = _first_errors(Path(dirs.format_path(dirs.autograded_directory, **_ids(job))))
+            errors = first_errors(Path(dirs.format_path(dirs.autograded_directory, **_ids(job))))
             for g in nb.grades:
                 key = f"{nb.name}/{g.name}"
                 outcome.grades[key] = (g.auto_score, g.needs_manual_grade)
@@ -161,7 +161,7 @@ def _ids(job: Job) -> dict:
     return {"student_id": job.student, "assignment_id": job.assignment}
 
 
-def _first_errors(folder: Path) -> dict:
+def first_errors(folder: Path) -> dict:
     """``{(notebook, grade id): 'Name: message'}``: the first error of each graded cell."""
     found = {}
     for path in folder.glob("*.ipynb"):
