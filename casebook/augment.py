@@ -13,9 +13,12 @@ Fashion-MNIST. Every function returns a new array and leaves its input alone.
 - :func:`mirror_and_translate`: the AlexNet recipe (reflections and shifted crops) for a whole
   batch at once, and :class:`AugmentedBatches`, a ``keras.utils.PyDataset`` whose worker
   threads distort the next batches while the model trains on the current one
+- :class:`MirrorAndTranslate`: the same recipe as a Keras layer written in ``keras.ops``, which
+  ``training.train`` puts in front of the model so that the distortion runs inside the
+  compiled training step, on the device, with no CPU thread in the way
 
-Nothing here uses a backend's own image ops, so the pipeline feeds TensorFlow, JAX and PyTorch
-alike.
+Nothing here uses a backend's own image ops, so the pipeline and the layer run on TensorFlow,
+JAX and PyTorch alike.
 """
 
 import math
@@ -312,3 +315,62 @@ class AugmentedBatches(keras.utils.PyDataset):
     def on_epoch_end(self):
         # Keras calls this after its worker threads have stopped: no batch is half-way through.
         self.epoch += 1
+
+
+# --------------------------------------------------------------------------------------------
+# the same distortion inside the training step, on the device
+# --------------------------------------------------------------------------------------------
+
+
+def mirror_and_translate_ops(images, flipped, tops, lefts, pad=2):
+    """``mirror_and_translate`` with its draws given, in ``keras.ops``: image ``n`` is mirrored
+    where ``flipped[n]`` and cropped from its zero-padded self at ``(tops[n], lefts[n])``.
+
+    One gather does both: column ``j`` of the crop of a mirrored image is column
+    ``W + 2 pad - 1 - (lefts[n] + j)`` of the padded original."""
+    ops = keras.ops
+    count, height, width, channels = ops.shape(images)
+    padded = ops.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    padded_width = width + 2 * pad
+    rows = tops[:, None] + ops.arange(height)[None, :]
+    cols = lefts[:, None] + ops.arange(width)[None, :]
+    cols = ops.where(flipped[:, None], padded_width - 1 - cols, cols)
+    pixels = rows[:, :, None] * padded_width + cols[:, None, :]  # N x H x W into the flat image
+    flat = ops.reshape(padded, (count, -1, channels))
+    index = ops.broadcast_to(ops.reshape(pixels, (count, -1, 1)), (count, height * width, channels))
+    return ops.reshape(ops.take_along_axis(flat, index, axis=1), (count, height, width, channels))
+
+
+class MirrorAndTranslate(keras.layers.Layer):
+    """AlexNet's reflections and shifted crops as a layer: while training, each image of the
+    batch is mirrored with probability 1/2 and moved by up to ``pad`` pixels each way, drawn
+    from the layer's own seeded generator; at inference it passes the images on unchanged.
+
+    ``training.train(model, ..., augment=MirrorAndTranslate(seed=seed))`` runs it in front of
+    the model inside the compiled step, so the batch never leaves the device to be distorted.
+    It draws the same kinds of distortions as :func:`mirror_and_translate`, from another
+    generator, so the two give different but equally distributed images."""
+
+    def __init__(self, pad=2, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(pad, int) or pad < 0:
+            raise ValueError(f"pad must be a whole number of pixels >= 0, not {pad!r}")
+        self.pad, self.seed = pad, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        count = keras.ops.shape(images)[0]
+        flipped = keras.random.uniform((count,), seed=self.generator) < 0.5
+        tops, lefts = (
+            keras.random.randint((count,), 0, 2 * self.pad + 1, seed=self.generator)
+            for _ in range(2)
+        )
+        return mirror_and_translate_ops(images, flipped, tops, lefts, self.pad)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "pad": self.pad, "seed": self.seed}

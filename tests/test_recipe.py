@@ -1,0 +1,192 @@
+"""The training recipe (casebook.training.Recipe): the on-device distortion against the NumPy
+one it stands in for, the learning-rate warm-up against its definition, mixed precision, and
+steps per execution changing the speed of a fit but not what it computes. Runs on every backend
+(make test-backends)."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+from casebook import augment, facts, training
+
+
+def images(count=6, height=5, width=7, channels=2, seed=0):
+    return np.random.default_rng(seed).random((count, height, width, channels), dtype=np.float32)
+
+
+def tiny_model(shape=(6, 6, 1), classes=3):
+    model = keras.Sequential(
+        [keras.Input(shape), keras.layers.Conv2D(4, 3), keras.layers.Flatten()]
+    )
+    model.add(keras.layers.Dense(classes, activation="softmax"))
+    return model
+
+
+@pytest.fixture(autouse=True)
+def default_recipe():
+    training.use_recipe()
+    yield
+    training.use_recipe()
+
+
+# --- the distortion inside the step ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2, 3])
+def test_the_ops_distortion_gives_the_numpy_one_for_the_same_draws(pad):
+    x = images()
+    expected = augment.mirror_and_translate(x, np.random.default_rng(3), pad=pad)
+    draws = np.random.default_rng(3)  # the draws mirror_and_translate makes, in its order
+    flipped = draws.random(len(x)) < 0.5
+    tops, lefts = (draws.integers(0, 2 * pad + 1, size=len(x)) for _ in range(2))
+    got = augment.mirror_and_translate_ops(
+        x,
+        keras.ops.convert_to_tensor(flipped),
+        keras.ops.convert_to_tensor(tops.astype("int32")),
+        keras.ops.convert_to_tensor(lefts.astype("int32")),
+        pad,
+    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), expected)
+
+
+def candidates(image, pad):
+    """Every image that mirror_and_translate can make of one image."""
+    height, width = image.shape[:2]
+    for source in (image, image[:, ::-1]):
+        padded = np.pad(source, ((pad, pad), (pad, pad), (0, 0)))
+        for top, left in itertools.product(range(2 * pad + 1), repeat=2):
+            yield padded[top : top + height, left : left + width]
+
+
+def test_the_layer_distorts_only_in_training_each_image_into_one_of_its_distortions():
+    x = images(count=200, height=6, width=6, channels=1, seed=1)
+    layer = augment.MirrorAndTranslate(pad=1, seed=0)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x)), x)
+    out = keras.ops.convert_to_numpy(layer(x, training=True))
+    kinds = []
+    for image, distorted in zip(x, out, strict=True):
+        matches = [np.array_equal(distorted, c) for c in candidates(image, 1)]
+        assert any(matches), "a distorted image is not a mirror or shift of its original"
+        kinds.append(matches.index(True))
+    # both sides of the mirror and all nine shifts occur; about half the images are mirrored
+    assert len(set(kinds)) == 18
+    assert 0.38 < np.mean(np.array(kinds) >= 9) < 0.62
+
+
+def test_the_layer_repeats_with_its_seed_and_draws_anew_each_batch():
+    x = images(count=32, height=6, width=6, channels=1)
+    first = augment.MirrorAndTranslate(seed=5)
+    again = augment.MirrorAndTranslate(seed=5)
+    a = keras.ops.convert_to_numpy(first(x, training=True))
+    np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(again(x, training=True)))
+    assert not np.array_equal(a, keras.ops.convert_to_numpy(first(x, training=True)))
+    with pytest.raises(ValueError, match="pad must be a whole number"):
+        augment.MirrorAndTranslate(pad=-1)
+
+
+def test_train_with_the_layer_trains_the_model_itself_and_tests_on_plain_images():
+    x = images(count=64, height=6, width=6, channels=1, seed=2)
+    y = np.arange(64) % 3
+    training.seed_everything(0)
+    model = tiny_model()
+    before = [w.copy() for w in model.get_weights()]
+    run = training.train(
+        model,
+        (x, y),
+        (x, y),
+        epochs=2,
+        seed=0,
+        batch_size=16,
+        augment=augment.MirrorAndTranslate(seed=0),
+        verbose=0,
+    )
+    assert any(not np.array_equal(b, w) for b, w in zip(before, model.get_weights(), strict=True))
+    assert run.params == model.count_params()
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    _, plain_accuracy = model.evaluate(x, y, verbose=0)  # the model alone, on plain images
+    assert run.test_accuracy == pytest.approx(plain_accuracy)
+
+
+# --- the learning rate ---------------------------------------------------------------------
+
+
+def rates(schedule, steps):
+    return np.array([float(schedule(step)) for step in steps])
+
+
+def test_a_warm_up_rises_linearly_then_hands_over_to_the_schedule():
+    cosine = training.learning_rate_schedule(0.01, "cosine", steps=100, warmup_steps=10)
+    np.testing.assert_allclose(rates(cosine, [0, 5, 10]), [0.0, 0.005, 0.01], atol=1e-7)
+    after = rates(cosine, range(10, 101, 10))
+    assert np.all(np.diff(after) < 0) and after[-1] == pytest.approx(0.0, abs=1e-7)
+    constant = training.learning_rate_schedule(0.01, "constant", steps=100, warmup_steps=10)
+    np.testing.assert_allclose(rates(constant, [5, 10, 50, 100]), [0.005] + [0.01] * 3, atol=1e-7)
+    assert training.learning_rate_schedule(0.01, "constant", steps=100) == 0.01
+    plain = training.learning_rate_schedule(0.01, "cosine", steps=100)
+    np.testing.assert_allclose(rates(plain, [0, 50, 100]), [0.01, 0.005, 0.0], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: training.learning_rate_schedule(0.1, "step", 10), "'constant' or 'cosine'"),
+        (lambda: training.learning_rate_schedule(0.1, "cosine", 10, 10), "shorter than the run"),
+        (lambda: training.use_recipe(steps_per_execution=0), "whole number >= 1"),
+        (lambda: training.use_recipe(precision="float16"), "auto, float32, mixed_bfloat16"),
+        (
+            lambda: training.set_precision(keras.Sequential([keras.layers.Dense(2)]), "auto"),
+            "not built",
+        ),
+    ],
+)
+def test_bad_recipes_say_what_was_wrong(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# --- precision and steps per execution -----------------------------------------------------------
+
+
+def test_mixed_precision_computes_in_bfloat16_and_answers_in_float32():
+    model = tiny_model()
+    training.set_precision(model, "mixed_bfloat16")
+    conv, _, dense = model.layers
+    assert conv.compute_dtype == "bfloat16" and conv.variable_dtype == "float32"
+    assert dense.compute_dtype == "float32"
+    inside = keras.Model(model.inputs[0], conv.output)
+    x = images(count=4, height=6, width=6, channels=1)
+    assert keras.backend.standardize_dtype(inside(x).dtype) == "bfloat16"
+    assert keras.backend.standardize_dtype(model(x).dtype) == "float32"
+    training.set_precision(model, "auto")  # this machine's CPU: float32
+    assert conv.compute_dtype == "float32"
+
+
+def test_steps_per_execution_changes_how_a_fit_runs_not_what_it_computes():
+    x = images(count=96, height=6, width=6, channels=1, seed=3)
+    y = np.arange(96) % 3
+
+    def fit(steps):
+        training.seed_everything(0)
+        model = tiny_model()
+        run = training.train(
+            model, (x, y), (x, y), epochs=2, seed=0, batch_size=16, verbose=0,
+            steps_per_execution=steps,
+        )  # fmt: skip
+        return run, model.get_weights()
+
+    (one, one_weights), (eight, eight_weights) = fit(1), fit(8)
+    expected = 1 if keras.backend.backend() == "torch" else 8  # PyTorch's trainer: one a call
+    assert eight.extra["steps_per_execution"] == expected
+    np.testing.assert_allclose(one.history["loss"], eight.history["loss"], rtol=1e-4)
+    for a, b in zip(one_weights, eight_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_a_page_sets_its_profiles_recipe_for_every_fit_on_it():
+    for profile in ("cpu", "full"):
+        page = facts.Page("01_classic_networks/01_lenet5", profile=profile)
+        recipe = training.current_recipe()
+        assert recipe.steps_per_execution == page.settings.steps_per_execution
+        assert recipe.precision == page.settings.precision
