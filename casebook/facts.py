@@ -94,12 +94,22 @@ class Page:
         entry = page_entry(profile, page)
         self.name, self.profile, self.seed = page, profile, seed
         self.settings = Settings(entry["settings"], page, profile)
+        self._use_recipe()
         self.bands = entry["bands"]
         self.references = references().get(page, {})
         self.facts = {}
         folder = os.environ.get("CASEBOOK_FACTS")
         self.path = Path(folder) / f"{page.replace('/', '__')}.json" if folder else None
         self._save()
+
+    def _use_recipe(self):
+        """Every fit on the page follows the profile's recipe (``casebook.training.Recipe``)."""
+        from casebook import training  # Keras only where a page is run, not to read the facts
+
+        training.use_recipe(
+            steps_per_execution=self.settings.steps_per_execution,
+            precision=self.settings.precision,
+        )
 
     def record(self, name, value, *, reference=None, source=None, rel_tol=0.0, device=None):
         """Check ``value`` and remember it; returns the value so a line can use it directly.

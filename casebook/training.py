@@ -3,6 +3,14 @@
 ``train`` compiles, fits and evaluates a model and returns a ``Run``: the history, the test
 accuracy, the wall time, the training throughput in images/s and the device it ran on, so a
 chapter can print the numbers with the seed and the device next to them.
+
+Every fit follows one recipe, the same code in every profile (``Recipe``; a page's profile sets
+it through ``casebook.facts.Page``): compiled steps (``jit_compile`` where the backend compiles,
+``steps_per_execution`` steps per call into the compiled loop, so the loop's own work is paid
+once per several batches), mixed precision (bfloat16) on an accelerator, and a distortion that
+is a Keras layer (``augment.MirrorAndTranslate``) runs inside that compiled step, on the
+device. A learning rate can be warmed up over the first epochs, for the large batches a GPU
+wants.
 """
 
 import os
@@ -14,6 +22,46 @@ import keras
 import numpy as np
 
 from casebook.augment import AugmentedBatches
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+
+
+@dataclass
+class Recipe:
+    """How ``train`` runs a fit, unless a call says otherwise.
+
+    ``steps_per_execution``: training steps per call into the compiled loop.
+    ``precision``: "float32", "mixed_bfloat16" (bfloat16 arithmetic, float32 weights, float32
+    outputs), or "auto": mixed_bfloat16 on an accelerator, float32 on a CPU (whose bfloat16
+    arithmetic is emulated and slower).
+    """
+
+    steps_per_execution: int = 8
+    precision: str = "auto"
+
+    def __post_init__(self):
+        if not isinstance(self.steps_per_execution, int) or self.steps_per_execution < 1:
+            raise ValueError(
+                f"steps_per_execution must be a whole number >= 1, not {self.steps_per_execution!r}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}"
+            )
+
+
+_recipe = Recipe()
+
+
+def use_recipe(**settings):
+    """Set the recipe every later ``train`` follows (a page calls it with its profile's)."""
+    global _recipe
+    _recipe = Recipe(**settings)
+    return _recipe
+
+
+def current_recipe():
+    return _recipe
 
 
 @dataclass
@@ -62,6 +110,9 @@ def train(
     validation_data=None,
     augment=None,
     workers=2,
+    warmup_epochs=0,
+    steps_per_execution=None,
+    precision=None,
 ):
     """Compile with Adam and sparse cross-entropy, fit, evaluate on the test set.
 
@@ -82,14 +133,26 @@ def train(
 
     ``augment(batch, rng)`` (say ``augment.mirror_and_translate``) distorts every training
     batch of arrays as it is drawn, on ``workers`` threads in parallel to training; the images
-    held out for validation and the test set are left as they are.
+    held out for validation and the test set are left as they are. An ``augment`` that is a
+    Keras layer (``augment.MirrorAndTranslate(seed=seed)``) goes in front of the model inside
+    the compiled training step instead; it distorts only while training, so validation and
+    test images pass through it unchanged.
 
     ``schedule="cosine"`` lowers the learning rate from ``learning_rate`` to 0 along a half
     cosine over the whole run: the last steps are small, so the weights the test sees have
     settled (a network with batch norm otherwise ends wherever the last noisy step left it).
+    ``warmup_epochs`` raises the rate linearly from 0 over the first epochs, then follows the
+    schedule, so the first steps of a large batch do not throw the weights far off.
+
+    ``steps_per_execution`` and ``precision`` override the current ``Recipe`` for this fit.
     """
     x_test, y_test = test_data
     outputs = len(model.outputs)
+    steps_per_execution = executed_steps(steps_per_execution or _recipe.steps_per_execution)
+    set_precision(model, precision or _recipe.precision)
+    fitted_model = model
+    if isinstance(augment, keras.layers.Layer):  # distorted inside the compiled step
+        fitted_model, augment = with_augmentation(model, augment), None
     if augment is not None:  # the arrays become a stream of distorted batches
         train_data, validation_data = augmented_stream(
             train_data, validation_data, validation_split, batch_size, seed, augment, workers
@@ -109,11 +172,10 @@ def train(
         )
         fit_options = {"batch_size": batch_size, **held_out}
     seed_everything(seed)
-    if schedule == "cosine":
-        steps = epochs * -(-fitted // batch_size)
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
-    elif schedule != "constant":
-        raise ValueError(f"schedule must be 'constant' or 'cosine', not {schedule!r}")
+    steps_per_epoch = -(-fitted // batch_size)
+    learning_rate = learning_rate_schedule(
+        learning_rate, schedule, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
+    )
     loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     if outputs > 1:  # the same labels at every output; accuracy of the first only
         if stream:
@@ -122,27 +184,28 @@ def train(
             )
         loss, metrics = [loss] * outputs, [metrics] + [[]] * (outputs - 1)
         y_train = tuple([y_train] * outputs)
-    model.compile(
+    fitted_model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=loss,
         loss_weights=loss_weights,
         metrics=metrics,
+        steps_per_execution=steps_per_execution,
     )
     timer = EpochTimes()
     start = time.perf_counter()
-    history = model.fit(
+    history = fitted_model.fit(
         x_train, y_train, epochs=epochs, verbose=verbose, callbacks=[timer], **fit_options
     )
     wall = time.perf_counter() - start
     if outputs > 1:
-        test_accuracy = float(np.mean(predict_classes(model, x_test) == y_test))
+        test_accuracy = float(np.mean(predict_classes(fitted_model, x_test) == y_test))
         test_loss = float("nan")
     else:
-        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
+        test_loss, test_accuracy = fitted_model.evaluate(x_test, y_test, batch_size=512, verbose=0)
     return Run(
         name=name or model.name,
         history=_main_output_history(
-            history.history, model.output_names[0] if outputs > 1 else None
+            history.history, fitted_model.output_names[0] if outputs > 1 else None
         ),
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
@@ -152,8 +215,72 @@ def train(
         seed=seed,
         device=describe_device(),
         params=model.count_params(),
-        extra={"epoch_seconds": timer.seconds},
+        extra={
+            "epoch_seconds": timer.seconds,
+            "steps_per_execution": steps_per_execution,
+            "precision": model.dtype_policy.name,
+        },
     )
+
+
+def learning_rate_schedule(learning_rate, schedule, steps, warmup_steps=0):
+    """The learning rate ``train`` gives Adam: a number, or a schedule over ``steps`` steps.
+
+    "constant" stays at ``learning_rate``; "cosine" falls to 0 along a half cosine. A warm-up
+    rises from 0 to ``learning_rate`` over the first ``warmup_steps`` and hands over to the
+    schedule (a cosine with ``alpha=1`` stays where the warm-up ends: constant)."""
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', not {schedule!r}")
+    if not 0 <= warmup_steps < max(steps, 1):
+        raise ValueError(
+            f"the warm-up ({warmup_steps} steps) must be shorter than the run ({steps} steps)"
+        )
+    if schedule == "constant" and not warmup_steps:
+        return learning_rate
+    if not warmup_steps:
+        return keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0,
+        steps - warmup_steps,
+        alpha=1.0 if schedule == "constant" else 0.0,
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
+    )
+
+
+def with_augmentation(model, layer):
+    """A model that runs ``layer`` (a distortion that acts only in training) before ``model``,
+    sharing its weights: fitting it trains ``model``."""
+    inputs = keras.Input(model.inputs[0].shape[1:], name="images")
+    return keras.Model(inputs, model(layer(inputs)), name=model.name)
+
+
+def executed_steps(steps_per_execution):
+    """Steps per call into the compiled loop: Keras's PyTorch trainer runs one at a time."""
+    return 1 if keras.backend.backend() == "torch" else steps_per_execution
+
+
+def compute_policy(precision):
+    """The Keras dtype policy a precision means on this machine ("auto": by the device)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        on_accelerator = accelerator_name(keras.backend.backend()) is not None
+        return "mixed_bfloat16" if on_accelerator else "float32"
+    return precision
+
+
+def set_precision(model, precision):
+    """Compute in the precision's dtype everywhere but in the layers that give the model's
+    outputs, which stay float32 so the softmax and the loss are exact. The weights stay float32
+    under either policy, so this can be done to a model already built."""
+    policy = compute_policy(precision)
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built: give it an input shape first")
+    output_layers = {id(tensor._keras_history.operation) for tensor in model.outputs}
+    model.dtype_policy = policy
+    for layer in model._flatten_layers(include_self=False):
+        layer.dtype_policy = "float32" if id(layer) in output_layers else policy
 
 
 def augmented_stream(
