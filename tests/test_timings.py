@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 from IPython.display import Markdown
 
-from casebook import timing
+from casebook import timing, training
 from casebook.book import timings
 
 REPORT = {
@@ -81,11 +81,25 @@ def test_throughput_is_images_over_the_median_epoch(monkeypatch):
     assert timings.images_per_second(model, x, y, epochs=3, batch_size=64) == 256 / 1.0
 
 
-def test_the_step_overhead_is_a_fit_step_over_a_bare_step():
-    steps, ratios = timings.step_overhead(256, batch_size=64, labels=("LeNet-5",))
-    fit, bare = steps["LeNet-5: a step inside fit"], steps["LeNet-5: a bare step (train_on_batch)"]
-    assert fit > 0 and bare > 0
-    assert ratios["LeNet-5: fit step / bare step"] == pytest.approx(fit / bare)
+def test_the_step_overhead_is_a_fit_step_over_a_bare_step_before_and_after_the_recipe():
+    training.use_recipe(steps_per_execution=4)
+    try:
+        steps, ratios = timings.step_overhead(256, batch_size=64, labels=("LeNet-5",))
+    finally:
+        training.use_recipe()
+    after = training.executed_steps(4)  # PyTorch's trainer runs one step a call
+    bare = steps["LeNet-5: a bare step (train_on_batch)"]
+    for calls in {1, after}:
+        fit = steps[f"LeNet-5: a step inside fit, {calls} per call"]
+        assert fit > 0 and bare > 0
+        assert ratios[f"LeNet-5: fit step / bare step, {calls} per call"] == pytest.approx(
+            fit / bare
+        )
+    gain = ratios["LeNet-5: images/s, 4 per call over 1"]
+    assert gain == pytest.approx(
+        steps["LeNet-5: a step inside fit, 1 per call"]
+        / steps[f"LeNet-5: a step inside fit, {after} per call"]
+    )
 
 
 def test_the_pipeline_comparison_times_each_source_in_turns(monkeypatch):
@@ -98,6 +112,14 @@ def test_the_pipeline_comparison_times_each_source_in_turns(monkeypatch):
 
     monkeypatch.setattr(timing, "median_seconds", spy)
     rates = timings.pipeline_ratios(256, repeats=1)
-    assert calls == [(["in memory", "pipeline", "pipeline + distortions"], 1)]
-    assert set(rates) == {"in memory", "pipeline", "pipeline + distortions"}
+    per_call = training.executed_steps(training.current_recipe().steps_per_execution)
+    sources = {
+        "in memory",
+        "pipeline",
+        "pipeline + distortions",
+        f"in memory, {per_call} per call",
+        f"distortions in the step, {per_call} per call",
+    }
+    assert calls == [(sorted(sources), 1)]
+    assert set(rates) == sources
     assert all(rate > 0 for rate in rates.values())

@@ -7,8 +7,11 @@ It measures, on this machine and in one run:
 - the time of each chapter in the profile (``CASEBOOK_PROFILE``, cpu unless set; from the
   executions papermill recorded);
 - training throughput (images/s) of each small architecture on Fashion-MNIST-sized batches;
+- the training recipe (``casebook.training.Recipe``): a step inside ``fit`` with one step per
+  call into the compiled loop and with the recipe's steps per call, against a bare step;
 - the input pipeline (``casebook.augment.AugmentedBatches``, with and without distortions on
-  worker threads) as a ratio of training from arrays in memory;
+  worker threads, and with the distortion inside the compiled step) as a ratio of training
+  from arrays in memory;
 - building the book from cached executions against the time a cold build adds (the chapters'
   execution times summed);
 - the autograder: submissions graded per minute with one worker and all cores, in local
@@ -58,12 +61,16 @@ def batches(count, seed=0):
     return rng.random((count, 28, 28, 1), dtype="float32"), rng.integers(0, 10, count)
 
 
-def images_per_second(model, x, y, epochs=3, batch_size=128):
+def images_per_second(model, x, y, epochs=3, batch_size=128, steps_per_execution=1):
     """Training images/s of the median epoch, after a warm-up fit (tracing and compilation):
     the median, so that one epoch slowed by something else on the machine does not decide."""
-    from casebook.training import EpochTimes
+    from casebook.training import EpochTimes, executed_steps
 
-    model.compile("adam", "sparse_categorical_crossentropy")
+    model.compile(
+        "adam",
+        "sparse_categorical_crossentropy",
+        steps_per_execution=executed_steps(steps_per_execution),
+    )
     model.fit(x[: batch_size * 2], y[: batch_size * 2], batch_size=batch_size, verbose=0)
     timer = EpochTimes()
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[timer])
@@ -82,52 +89,72 @@ def architecture_throughput(count):
 
 
 def step_overhead(count, batch_size=128, labels=("LeNet-5", "small VGG")):
-    """Milliseconds of one training step inside ``fit`` (the compiled loop: batching, the
-    callbacks, the metrics) against one bare compiled step (``train_on_batch`` on a batch
-    already in memory), and their ratio: what the loop costs over the arithmetic."""
+    """The training recipe's loop against the arithmetic, before and after.
+
+    Milliseconds of one training step inside ``fit`` with one step per call into the compiled
+    loop (before the recipe) and with the recipe's ``steps_per_execution`` (after), against one
+    bare compiled step (``train_on_batch`` on a batch already in memory); the ratios of each to
+    the bare step (what the loop costs over the arithmetic: batching, callbacks, metrics), and
+    the images/s of the recipe over before."""
     from casebook import models, timing, training
 
+    per_call = training.current_recipe().steps_per_execution
     x, y = batches(count)
     steps, ratios = {}, {}
     for label in labels:
         builder, kwargs = ARCHITECTURES[label]
-        training.seed_everything(0)
-        model = getattr(models, builder)(**kwargs)
-        in_fit = batch_size / images_per_second(model, x, y, batch_size=batch_size)
+        in_fit = {}
+        for calls in dict.fromkeys((1, training.executed_steps(per_call))):
+            training.seed_everything(0)
+            model = getattr(models, builder)(**kwargs)
+            rate = images_per_second(model, x, y, batch_size=batch_size, steps_per_execution=calls)
+            in_fit[calls] = batch_size / rate
         bare = timing.median_seconds(
             {"step": model.train_on_batch}, x[:batch_size], y[:batch_size], repeats=20
-        )
-        steps[f"{label}: a step inside fit"] = 1000 * in_fit
-        steps[f"{label}: a bare step (train_on_batch)"] = 1000 * bare["step"]
-        ratios[f"{label}: fit step / bare step"] = in_fit / bare["step"]
+        )["step"]
+        for calls, seconds in in_fit.items():
+            steps[f"{label}: a step inside fit, {calls} per call"] = 1000 * seconds
+            ratios[f"{label}: fit step / bare step, {calls} per call"] = seconds / bare
+        steps[f"{label}: a bare step (train_on_batch)"] = 1000 * bare
+        after = in_fit[training.executed_steps(per_call)]
+        ratios[f"{label}: images/s, {per_call} per call over 1"] = in_fit[1] / after
     return steps, ratios
 
 
 def pipeline_ratios(count, repeats=3):
-    """Training images/s through the threaded pipeline, plain and distorting, over in-memory:
-    one epoch of LeNet-5 each, timed in turns by the book's one timer."""
+    """Training images/s through the threaded pipeline, plain and distorting, and with the
+    distortion inside the compiled step (``augment.MirrorAndTranslate``) at the recipe's steps
+    per call, over in-memory: one epoch of LeNet-5 each, timed in turns by the book's one
+    timer."""
     import keras
 
     from casebook import augment, models, timing, training
 
+    per_call = training.executed_steps(training.current_recipe().steps_per_execution)
     x, y = batches(count)
-    sources = {
-        "in memory": None,
+    threaded = {
         "pipeline": augment.AugmentedBatches(x, y, 128, seed=0),
         "pipeline + distortions": augment.AugmentedBatches(
             x, y, 128, seed=0, augment=augment.mirror_and_translate
         ),
     }
 
-    def epoch_of(source):
+    def epoch_of(source=None, in_step=False, calls=1):
         training.seed_everything(0)
         model = models.lenet5(input_shape=(28, 28, 1), activation="relu", pooling="max")
-        model.compile(keras.optimizers.Adam(), "sparse_categorical_crossentropy")
+        if in_step:
+            model = training.with_augmentation(model, augment.MirrorAndTranslate(seed=0))
+        model.compile(
+            keras.optimizers.Adam(), "sparse_categorical_crossentropy", steps_per_execution=calls
+        )
         if source is None:
             return lambda: model.fit(x, y, batch_size=128, verbose=0)
         return lambda: model.fit(source, verbose=0)
 
-    epochs = {name: epoch_of(source) for name, source in sources.items()}
+    epochs = {"in memory": epoch_of()}
+    epochs |= {name: epoch_of(source) for name, source in threaded.items()}
+    epochs[f"in memory, {per_call} per call"] = epoch_of(calls=per_call)
+    epochs[f"distortions in the step, {per_call} per call"] = epoch_of(in_step=True, calls=per_call)
     seconds = timing.median_seconds(epochs, repeats=repeats)
     return {name: count / s for name, s in seconds.items()}
 
@@ -191,7 +218,7 @@ SECTIONS = (  # (title, report key, unit, the row the others are a ratio of)
     ("Chapters, {profile} profile", "chapter seconds", "s", None),
     ("Training throughput", "training images/s", "images/s", None),
     ("Training step, batch of 128", "training step ms", "ms", None),
-    ("Loop overhead per step", "fit step over bare step", "x", None),
+    ("Loop overhead per step, and the recipe's gain", "fit step over bare step", "x", None),
     ("Input pipeline", "input pipeline images/s", "images/s", "in memory"),
     ("Book build", "book build s", "s", "from cached executions"),
     ("Autograder", "autograde submissions/min", "submissions/min", None),
