@@ -26,7 +26,7 @@ test: setup lint
 # autograding on each backend.
 BACKEND_TESTS ?= tests/test_models.py tests/test_models_deeper.py tests/test_costs.py \
 	tests/test_grading.py tests/test_augment.py tests/test_tricks.py tests/test_timing.py tests/test_pretrained.py \
-	tests/test_exercises.py
+	tests/test_exercises.py tests/test_recipe.py
 test-backends: setup $(VENV)/.backends
 	for backend in jax torch; do \
 	  echo "== KERAS_BACKEND=$$backend"; \
