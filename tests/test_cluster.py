@@ -221,3 +221,18 @@ def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path):
     )
     assert done.returncode == 1
     assert f"error: no Dask scheduler answers at {address}" in done.stderr
+
+
+def test_the_embedded_cluster_turns_off_settings_that_exist():
+    """A misspelt Dask setting is ignored without a word: each one must be a real setting, with
+    a default other than what the embedded cluster sets."""
+    import dask
+    import distributed  # noqa: F401  (loads distributed's defaults into dask.config)
+
+    from casebook.course.cluster import EMBEDDED_CONFIG
+
+    for key, value in EMBEDDED_CONFIG.items():
+        default = dask.config.get(key)  # KeyError when there is no such setting
+        assert default != value, key
+    with dask.config.set(EMBEDDED_CONFIG):
+        assert dask.config.get("distributed.worker.profile.enabled") is False
