@@ -109,6 +109,7 @@ class Page:
         training.use_recipe(
             steps_per_execution=self.settings.steps_per_execution,
             precision=self.settings.precision,
+            resident=self.settings.resident,
         )
 
     def record(self, name, value, *, reference=None, source=None, rel_tol=0.0, device=None):

@@ -10,7 +10,8 @@ it through ``casebook.facts.Page``): compiled steps (``jit_compile`` where the b
 once per several batches), mixed precision (bfloat16) on an accelerator, and a distortion that
 is a Keras layer (``augment.MirrorAndTranslate``) runs inside that compiled step, on the
 device. A learning rate can be warmed up over the first epochs, for the large batches a GPU
-wants.
+wants. On an accelerator the arrays of a fit stay on it (``ResidentInputs``): each step moves a
+batch of indices and labels, not a batch of images.
 """
 
 import os
@@ -24,6 +25,14 @@ import numpy as np
 from casebook.augment import AugmentedBatches
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+# "auto" keeps a fit's arrays on the accelerator up to this size; larger ones are fed in batches
+# from the host, so a big set does not take the memory the model's activations need.
+RESIDENT_LIMIT_BYTES = 4 * 2**30
+
+
+def check_precision(precision):
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
 
 
 @dataclass
@@ -34,20 +43,24 @@ class Recipe:
     ``precision``: "float32", "mixed_bfloat16" (bfloat16 arithmetic, float32 weights, float32
     outputs), or "auto": mixed_bfloat16 on an accelerator, float32 on a CPU (whose bfloat16
     arithmetic is emulated and slower).
+    ``resident``: True keeps a fit's input arrays (training, held-out and test) on the device
+    for the whole fit, so a step moves only indices and labels; False feeds batches from the
+    host; "auto": resident on an accelerator when they fit ``RESIDENT_LIMIT_BYTES``, fed on a
+    CPU (where host and device are the same memory).
     """
 
     steps_per_execution: int = 8
     precision: str = "auto"
+    resident: str | bool = "auto"
 
     def __post_init__(self):
         if not isinstance(self.steps_per_execution, int) or self.steps_per_execution < 1:
             raise ValueError(
                 f"steps_per_execution must be a whole number >= 1, not {self.steps_per_execution!r}"
             )
-        if self.precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}"
-            )
+        check_precision(self.precision)
+        if not (self.resident == "auto" or isinstance(self.resident, bool)):
+            raise ValueError(f"resident must be 'auto', True or False, not {self.resident!r}")
 
 
 _recipe = Recipe()
@@ -113,6 +126,7 @@ def train(
     warmup_epochs=0,
     steps_per_execution=None,
     precision=None,
+    resident=None,
 ):
     """Compile with Adam and sparse cross-entropy, fit, evaluate on the test set.
 
@@ -144,7 +158,8 @@ def train(
     ``warmup_epochs`` raises the rate linearly from 0 over the first epochs, then follows the
     schedule, so the first steps of a large batch do not throw the weights far off.
 
-    ``steps_per_execution`` and ``precision`` override the current ``Recipe`` for this fit.
+    ``steps_per_execution``, ``precision`` and ``resident`` override the current ``Recipe``
+    for this fit (a stream of batches is never resident: it is drawn on the host).
     """
     x_test, y_test = test_data
     outputs = len(model.outputs)
@@ -158,6 +173,7 @@ def train(
             train_data, validation_data, validation_split, batch_size, seed, augment, workers
         )
     stream = isinstance(train_data, keras.utils.PyDataset)
+    on_device = False
     if stream:  # the stream batches and shuffles; Keras refuses a batch size or split for it
         x_train, y_train = train_data, None
         fitted, batch_size = len(train_data.x), train_data.batch_size
@@ -165,6 +181,12 @@ def train(
     else:
         x_train, y_train = train_data
         fitted = len(x_train) if validation_data else int(len(x_train) * (1 - validation_split))
+        held = [x_train, x_test] + ([validation_data[0]] if validation_data else [])
+        on_device = keeps_resident(_recipe.resident if resident is None else resident, held)
+        if on_device:
+            fitted_model, x_train, x_test, validation_data = resident_fit(
+                fitted_model, x_train, x_test, validation_data
+            )
         held_out = (
             {"validation_data": validation_data}
             if validation_data
@@ -219,6 +241,7 @@ def train(
             "epoch_seconds": timer.seconds,
             "steps_per_execution": steps_per_execution,
             "precision": model.dtype_policy.name,
+            "resident": on_device,
         },
     )
 
@@ -252,7 +275,57 @@ def with_augmentation(model, layer):
     """A model that runs ``layer`` (a distortion that acts only in training) before ``model``,
     sharing its weights: fitting it trains ``model``."""
     inputs = keras.Input(model.inputs[0].shape[1:], name="images")
-    return keras.Model(inputs, model(layer(inputs)), name=model.name)
+    return wrapping(model, inputs, layer(inputs))
+
+
+def wrapping(model, inputs, features):
+    """A model of ``inputs`` that runs ``model`` on ``features``, its outputs named as
+    ``model``'s, so a fit of it keeps the history's keys of a fit of ``model``."""
+    outputs = model(features)
+    if len(model.outputs) > 1:
+        names = model.output_names
+        outputs = [keras.layers.Identity(name=n)(o) for n, o in zip(names, outputs, strict=True)]
+    return keras.Model(inputs, outputs, name=model.name)
+
+
+class ResidentInputs(keras.layers.Layer):
+    """A fit's input arrays held on the device as one non-trainable, never-cast variable;
+    called with a batch of indices into them, it gives those rows. A model behind it trains
+    on batches that are gathered where they are used, so a step moves indices, not images."""
+
+    def __init__(self, arrays, **kwargs):
+        super().__init__(**kwargs)
+        self.arrays = keras.Variable(arrays, trainable=False, autocast=False, name="arrays")
+
+    def call(self, indices):
+        return keras.ops.take(self.arrays, keras.ops.cast(indices, "int32"), axis=0)
+
+    def compute_output_shape(self, indices_shape):
+        return tuple(indices_shape) + tuple(self.arrays.shape[1:])
+
+
+def keeps_resident(resident, arrays):
+    """Whether a fit keeps ``arrays`` on the device (``Recipe.resident``)."""
+    if resident != "auto":
+        return bool(resident)
+    on_accelerator = accelerator_name(keras.backend.backend()) is not None
+    return on_accelerator and sum(a.nbytes for a in arrays) <= RESIDENT_LIMIT_BYTES
+
+
+def resident_fit(model, x_train, x_test, validation_data=None):
+    """``model`` behind ``ResidentInputs`` holding the training, test and held-out inputs
+    together, and the indices that stand for each of them in its fit, evaluation and
+    validation (the labels stay arrays: a batch of them is as small as its indices)."""
+    held_out = [validation_data[0]] if validation_data else []
+    parts = [x_train, x_test, *held_out]
+    starts = np.cumsum([0] + [len(part) for part in parts])
+    indices = [np.arange(a, b, dtype="int32") for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    rows = ResidentInputs(np.concatenate(parts), name="resident_inputs")
+    batch = keras.Input((), dtype="int32", name="indices")
+    wrapped = wrapping(model, batch, rows(batch))
+    if validation_data:
+        validation_data = (indices[2], validation_data[1])
+    return wrapped, indices[0], indices[1], validation_data
 
 
 def executed_steps(steps_per_execution):
@@ -262,8 +335,7 @@ def executed_steps(steps_per_execution):
 
 def compute_policy(precision):
     """The Keras dtype policy a precision means on this machine ("auto": by the device)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    check_precision(precision)
     if precision == "auto":
         on_accelerator = accelerator_name(keras.backend.backend()) is not None
         return "mixed_bfloat16" if on_accelerator else "float32"

@@ -135,6 +135,7 @@ def test_a_warm_up_rises_linearly_then_hands_over_to_the_schedule():
         (lambda: training.learning_rate_schedule(0.1, "cosine", 10, 10), "shorter than the run"),
         (lambda: training.use_recipe(steps_per_execution=0), "whole number >= 1"),
         (lambda: training.use_recipe(precision="float16"), "auto, float32, mixed_bfloat16"),
+        (lambda: training.use_recipe(resident="yes"), "'auto', True or False"),
         (
             lambda: training.set_precision(keras.Sequential([keras.layers.Dense(2)]), "auto"),
             "not built",
@@ -190,3 +191,84 @@ def test_a_page_sets_its_profiles_recipe_for_every_fit_on_it():
         recipe = training.current_recipe()
         assert recipe.steps_per_execution == page.settings.steps_per_execution
         assert recipe.precision == page.settings.precision
+        assert recipe.resident == page.settings.resident
+
+
+# --- the data kept on the device -----------------------------------------------------------------
+
+
+def two_output_model(shape=(6, 6, 1), classes=3):
+    """A main output and a side branch, as GoogLeNet's, to train with two losses."""
+    inputs = keras.Input(shape)
+    features = keras.layers.Flatten()(keras.layers.Conv2D(4, 3)(inputs))
+    main = keras.layers.Dense(classes, activation="softmax", name="main")(features)
+    side = keras.layers.Dense(classes, activation="softmax", name="side")(features)
+    return keras.Model(inputs, [main, side])
+
+
+def seeded_fit(resident, build=tiny_model, distort=False, **options):
+    """One seeded fit of a fresh model, fed from the host or kept on the device: the run and
+    the trained weights. ``distort``: a fresh seeded distortion layer inside the step."""
+    x = images(count=80, height=6, width=6, channels=1, seed=4)
+    y = np.arange(80) % 3
+    training.seed_everything(0)
+    model = build()
+    run = training.train(
+        model, (x, y), (x[:24], y[:24]), epochs=2, seed=0, batch_size=16, verbose=0,
+        resident=resident, augment=augment.MirrorAndTranslate(seed=0) if distort else None,
+        **options,
+    )  # fmt: skip
+    return run, model.get_weights()
+
+
+HELD_OUT = (images(count=16, height=6, width=6, channels=1, seed=5), np.arange(16) % 3)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"validation_data": HELD_OUT},
+        {"distort": True, "steps_per_execution": 4},
+        {"build": two_output_model, "loss_weights": [1.0, 0.3]},
+    ],
+    ids=["validation split", "validation data", "distorted in the step", "two outputs"],
+)
+def test_data_kept_on_the_device_trains_exactly_as_data_fed_from_the_host(options):
+    (fed, fed_weights), (kept, kept_weights) = (seeded_fit(r, **options) for r in (False, True))
+    assert (fed.extra["resident"], kept.extra["resident"]) == (False, True)
+    assert fed.history.keys() == kept.history.keys()
+    for key in fed.history:
+        np.testing.assert_allclose(fed.history[key], kept.history[key], rtol=1e-5, atol=1e-7)
+    assert kept.test_accuracy == pytest.approx(fed.test_accuracy)
+    np.testing.assert_allclose(kept.test_loss, fed.test_loss, rtol=1e-5)  # nan for two outputs
+    assert kept.params == fed.params  # the kept arrays are not the model's parameters
+    for a, b in zip(fed_weights, kept_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_the_kept_arrays_are_gathered_by_index_never_trained_and_never_cast():
+    arrays = images(count=10, height=3, width=3, channels=2)
+    rows = training.ResidentInputs(arrays)
+    rows.dtype_policy = "mixed_bfloat16"  # the model's precision does not reach the data
+    got = keras.ops.convert_to_numpy(rows(keras.ops.convert_to_tensor([7, 0, 7], "int32")))
+    np.testing.assert_array_equal(got, arrays[[7, 0, 7]])
+    assert rows.trainable_weights == [] and len(rows.non_trainable_weights) == 1
+    assert keras.backend.standardize_dtype(rows.arrays.dtype) == "float32"
+
+
+def test_auto_keeps_the_data_on_an_accelerator_only_and_a_stream_never():
+    small = [np.zeros((4, 2), "float32")]
+    on_accelerator = training.accelerator_name(keras.backend.backend()) is not None
+    assert training.keeps_resident("auto", small) == on_accelerator
+    assert training.keeps_resident(True, small) and not training.keeps_resident(False, small)
+    huge = [np.broadcast_to(np.float32(0), (training.RESIDENT_LIMIT_BYTES // 4 + 1,))]
+    assert not training.keeps_resident("auto", huge)  # too big: fed from the host
+    x = images(count=32, height=6, width=6, channels=1)
+    stream = augment.AugmentedBatches(x[:24], np.arange(24) % 3, 8, seed=0, workers=1)
+    training.seed_everything(0)
+    run = training.train(
+        tiny_model(), stream, (x, np.arange(32) % 3), epochs=1, seed=0, verbose=0,
+        validation_data=(x[24:], np.arange(8) % 3), resident=True,
+    )  # fmt: skip
+    assert run.extra["resident"] is False

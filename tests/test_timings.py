@@ -119,6 +119,7 @@ def test_the_pipeline_comparison_times_each_source_in_turns(monkeypatch):
         "pipeline + distortions",
         f"in memory, {per_call} per call",
         f"distortions in the step, {per_call} per call",
+        f"kept on the device, {per_call} per call",
     }
     assert calls == [(sorted(sources), 1)]
     assert set(rates) == sources

@@ -10,8 +10,8 @@ It measures, on this machine and in one run:
 - the training recipe (``casebook.training.Recipe``): a step inside ``fit`` with one step per
   call into the compiled loop and with the recipe's steps per call, against a bare step;
 - the input pipeline (``casebook.augment.AugmentedBatches``, with and without distortions on
-  worker threads, and with the distortion inside the compiled step) as a ratio of training
-  from arrays in memory;
+  worker threads, with the distortion inside the compiled step, and with the images kept on the
+  device) as a ratio of training from arrays in memory;
 - building the book from cached executions against the time a cold build adds (the chapters'
   execution times summed);
 - the autograder: submissions graded per minute with one worker and all cores, in local
@@ -124,10 +124,10 @@ def step_overhead(count, batch_size=128, labels=("LeNet-5", "small VGG")):
 
 
 def pipeline_ratios(count, repeats=3):
-    """Training images/s through the threaded pipeline, plain and distorting, and with the
-    distortion inside the compiled step (``augment.MirrorAndTranslate``) at the recipe's steps
-    per call, over in-memory: one epoch of LeNet-5 each, timed in turns by the book's one
-    timer."""
+    """Training images/s through the threaded pipeline, plain and distorting, with the
+    distortion inside the compiled step (``augment.MirrorAndTranslate``) and with the images
+    kept on the device (``training.resident_fit``), both at the recipe's steps per call, over
+    in-memory: one epoch of LeNet-5 each, timed in turns by the book's one timer."""
     import keras
 
     from casebook import augment, models, timing, training
@@ -141,22 +141,26 @@ def pipeline_ratios(count, repeats=3):
         ),
     }
 
-    def epoch_of(source=None, in_step=False, calls=1):
+    def epoch_of(source=None, in_step=False, calls=1, resident=False):
         training.seed_everything(0)
         model = models.lenet5(input_shape=(28, 28, 1), activation="relu", pooling="max")
         if in_step:
             model = training.with_augmentation(model, augment.MirrorAndTranslate(seed=0))
+        inputs = x
+        if resident:  # the images kept on the device, each step fed their indices
+            model, inputs, _, _ = training.resident_fit(model, x, x[:0])
         model.compile(
             keras.optimizers.Adam(), "sparse_categorical_crossentropy", steps_per_execution=calls
         )
         if source is None:
-            return lambda: model.fit(x, y, batch_size=128, verbose=0)
+            return lambda: model.fit(inputs, y, batch_size=128, verbose=0)
         return lambda: model.fit(source, verbose=0)
 
     epochs = {"in memory": epoch_of()}
     epochs |= {name: epoch_of(source) for name, source in threaded.items()}
     epochs[f"in memory, {per_call} per call"] = epoch_of(calls=per_call)
     epochs[f"distortions in the step, {per_call} per call"] = epoch_of(in_step=True, calls=per_call)
+    epochs[f"kept on the device, {per_call} per call"] = epoch_of(calls=per_call, resident=True)
     seconds = timing.median_seconds(epochs, repeats=repeats)
     return {name: count / s for name, s in seconds.items()}
 
