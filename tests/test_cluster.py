@@ -10,6 +10,7 @@ not graded.
 import csv
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -201,6 +202,10 @@ def test_a_changed_submission_is_graded_again(graded, tmp_path):
     done = course("grade", changed, *common, "--out", tmp_path / "out", "--timeout", TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[1/1] alice 03_one_by_one: graded 4/10" in done.stdout
+    # what its one writer cost, and the rate that caps grading at
+    assert re.search(
+        r"writer took \d+ ms a submission: .* at most [\d,]+ submissions/min", done.stdout
+    )
 
 
 def test_a_parcel_cannot_unpack_outside_its_folder(tmp_path):

@@ -29,3 +29,12 @@ def test_without_the_cluster_only_the_speed_up_is_given():
     assert ratios({("processes", 1): 10.0, ("processes", 4): 30.0}) == {
         "processes: 4 workers over 1": 3.0
     }
+
+
+def test_the_writers_line_gives_its_cost_and_the_rate_it_caps_grading_at():
+    from casebook.course.grade import writer_line
+
+    assert writer_line([0.1, 0.3]) == (
+        "the gradebook writer took 200 ms a submission: it keeps up with at most "
+        "300 submissions/minute"
+    )

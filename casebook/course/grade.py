@@ -204,8 +204,10 @@ def grade(
                 continue
             jobs_of[s.student, s.assignment] = job
         by_key = {(s.student, s.assignment): s for s in found}
+        writing = []  # seconds this process, the one writer, spent on each outcome
 
         def done(o: Outcome) -> None:
+            start = time.perf_counter()
             s = by_key[o.student, o.assignment]
             s.reason = o.reason
             if o.status == "graded":
@@ -214,6 +216,7 @@ def grade(
             shutil.rmtree(o.scratch, ignore_errors=True)
             shown = f"graded {s.score:g}/{s.max_score:g}" if s.status == "graded" else "not graded:"
             progress.line(s, f"{shown} {o.reason}".rstrip() + f" ({o.seconds:.1f} s)")
+            writing.append(time.perf_counter() - start)
 
         try:
             _run_jobs(jobs_of, jobs, cluster, done)
@@ -224,8 +227,20 @@ def grade(
         finally:
             ledger.save()  # what was merged before a crash or ^C is not graded again
     progress.close()
+    if writing:
+        print(writer_line(writing))
     write_report(course, found, out)
     return found
+
+
+def writer_line(seconds: list[float]) -> str:
+    """What writing an outcome into the course folder and the gradebook cost this process, the
+    only writer, a submission: the rate it caps grading at, however many workers grade."""
+    each = sum(seconds) / len(seconds)
+    return (
+        f"the gradebook writer took {1000 * each:.0f} ms a submission: it keeps up with at "
+        f"most {60 / max(each, 1e-9):,.0f} submissions/minute"
+    )
 
 
 def _run_jobs(jobs_of: dict, jobs: int, cluster: str | None, done) -> None:

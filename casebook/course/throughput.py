@@ -8,8 +8,9 @@ It generates a class of mixed submissions from the exercise's source and student
 quarter each: the solution, the untouched student version, the solution with one function
 wrong, a broken file), grades the same class once per way and value of ``--jobs`` in a fresh
 course folder with ``casebook course grade`` (``--cluster local`` for the cluster), prints one
-line per run, then the ratios: what the cluster costs per submission against local processes,
-and the speed-up of the most workers over one.
+line per run (with what the one process that writes the gradebook spent a submission, which
+caps the rate however many workers grade), then the ratios: what the cluster costs per
+submission against local processes, and the speed-up of the most workers over one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import nbformat
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+WRITER = "the gradebook writer took "  # grade's line on what its one writer costs
 
 
 def make_class(folder: Path, assignment: str, students: int) -> dict[str, int]:
@@ -101,7 +103,12 @@ def _grade_once(submissions, assignment, course, way, workers, env) -> tuple[flo
     took = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"grading failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return took, done.stdout.strip().splitlines()[-1].split(":")[0]
+    lines = done.stdout.strip().splitlines()
+    summary = lines[-1].split(":")[0]
+    writer = next((line for line in lines if line.startswith(WRITER)), None)
+    if writer:  # "... took 85 ms a submission: ..." -> "writer 85 ms/submission"
+        summary += f"; writer {writer[len(WRITER) :].split()[0]} ms/submission"
+    return took, summary
 
 
 def ratios(rates: dict) -> dict[str, float]:
