@@ -22,8 +22,8 @@ test: setup lint
 	$(PY) -m pytest
 
 # The package's tests on JAX and PyTorch too (the notebooks run on TensorFlow). BACKEND_TESTS
-# narrows them: CI runs the models, the cost counter, the grading checks and the solutions'
-# autograding on each backend.
+# narrows them: CI runs the models, the cost counter, the training recipe, the grading checks
+# and the solutions' autograding on each backend.
 BACKEND_TESTS ?= tests/test_models.py tests/test_models_deeper.py tests/test_costs.py \
 	tests/test_grading.py tests/test_augment.py tests/test_tricks.py tests/test_timing.py tests/test_pretrained.py \
 	tests/test_exercises.py tests/test_recipe.py
