@@ -181,8 +181,8 @@ def train(
     else:
         x_train, y_train = train_data
         fitted = len(x_train) if validation_data else int(len(x_train) * (1 - validation_split))
-        held = [x_train, x_test] + ([validation_data[0]] if validation_data else [])
-        on_device = keeps_resident(_recipe.resident if resident is None else resident, held)
+        inputs = fit_inputs(x_train, x_test, validation_data)
+        on_device = keeps_resident(_recipe.resident if resident is None else resident, inputs)
         if on_device:
             fitted_model, x_train, x_test, validation_data = resident_fit(
                 fitted_model, x_train, x_test, validation_data
@@ -308,16 +308,19 @@ def keeps_resident(resident, arrays):
     """Whether a fit keeps ``arrays`` on the device (``Recipe.resident``)."""
     if resident != "auto":
         return bool(resident)
-    on_accelerator = accelerator_name(keras.backend.backend()) is not None
-    return on_accelerator and sum(a.nbytes for a in arrays) <= RESIDENT_LIMIT_BYTES
+    return on_accelerator() and sum(a.nbytes for a in arrays) <= RESIDENT_LIMIT_BYTES
+
+
+def fit_inputs(x_train, x_test, validation_data=None):
+    """The input arrays a fit reads: training, test and, when given, held-out."""
+    return [x_train, x_test, *([validation_data[0]] if validation_data else [])]
 
 
 def resident_fit(model, x_train, x_test, validation_data=None):
     """``model`` behind ``ResidentInputs`` holding the training, test and held-out inputs
     together, and the indices that stand for each of them in its fit, evaluation and
     validation (the labels stay arrays: a batch of them is as small as its indices)."""
-    held_out = [validation_data[0]] if validation_data else []
-    parts = [x_train, x_test, *held_out]
+    parts = fit_inputs(x_train, x_test, validation_data)
     starts = np.cumsum([0] + [len(part) for part in parts])
     indices = [np.arange(a, b, dtype="int32") for a, b in zip(starts[:-1], starts[1:], strict=True)]
     rows = ResidentInputs(np.concatenate(parts), name="resident_inputs")
@@ -337,8 +340,7 @@ def compute_policy(precision):
     """The Keras dtype policy a precision means on this machine ("auto": by the device)."""
     check_precision(precision)
     if precision == "auto":
-        on_accelerator = accelerator_name(keras.backend.backend()) is not None
-        return "mixed_bfloat16" if on_accelerator else "float32"
+        return "mixed_bfloat16" if on_accelerator() else "float32"
     return precision
 
 
@@ -419,6 +421,11 @@ def describe_device():
     if accelerator:
         return f"{accelerator} ({backend})"
     return f"CPU, {os.cpu_count()} cores, {platform.machine()} ({backend})"
+
+
+def on_accelerator():
+    """Whether the Keras backend computes on a GPU or another accelerator, not the CPU."""
+    return accelerator_name(keras.backend.backend()) is not None
 
 
 def accelerator_name(backend):
