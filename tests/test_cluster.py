@@ -146,6 +146,10 @@ def rows(graded, run):
 def test_the_watcher_killed_the_workers_it_meant_to(graded):
     assert graded["first"].returncode == 0, graded["first"].stdout + graded["first"].stderr
     assert sorted(graded["killed"]) == ["loop", "victim", "victim"]
+    # what the cluster took to start, a cost paid once however big the class
+    assert re.search(
+        r"the cluster was ready in [\d.]+ s, with [12] worker thread", graded["first"].stdout
+    )
 
 
 def test_every_submission_has_its_grade_and_reason(graded):

@@ -3,7 +3,7 @@ are a benchmark, not a test."""
 
 import pytest
 
-from casebook.course.throughput import ratio_lines, ratios
+from casebook.course.throughput import ratio_lines, ratios, start_up_lines
 
 RATES = {("processes", 1): 10.0, ("cluster", 1): 9.5, ("processes", 2): 18.0, ("cluster", 2): 16.0}
 
@@ -23,6 +23,15 @@ def test_the_printed_lines_give_the_clusters_cost_per_submission():
     # 60/9.5 - 60/10 = 0.32 s more per submission
     assert "the cluster costs +0.32 s per submission, 1 worker(s)" in lines
     assert "the cluster costs +0.42 s per submission, 2 worker(s)" in lines
+
+
+def test_the_clusters_start_up_is_taken_out_of_its_cost_per_submission():
+    # 2 workers: +0.42 s per submission, of which a 4 s start-up over 20 submissions is 0.20 s
+    assert start_up_lines(RATES, {("cluster", 2): 4.0}, students=20) == [
+        "of it the cluster's start-up (4.0 s) is 0.20 s a submission here: "
+        "+0.22 s per submission after it, 2 worker(s)"
+    ]
+    assert start_up_lines({("cluster", 2): 16.0}, {("cluster", 2): 4.0}, students=20) == []
 
 
 def test_without_the_cluster_only_the_speed_up_is_given():

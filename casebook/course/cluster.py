@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,6 +30,7 @@ from casebook.course.config import CourseError
 from casebook.course.worker import Job, Outcome, grade_submission
 
 ALLOWED_FAILURES = 1  # a submission is tried on a second worker once, then graded zero
+READY = "the cluster was ready in "  # grade's line on what the cluster took to start
 
 # A grading worker waits on its kernel; on a machine whose cores all grade, the cluster's own
 # housekeeping takes time from the kernels. The embedded cluster turns off what grading does not
@@ -147,12 +149,16 @@ def grade_on_cluster(
     each one finishes, in the order they finish.
 
     No worker holds more than the submission it grades: the next one is sent when one is done,
-    so a worker that dies takes one submission with it (to be retried), not a queue of them."""
+    so a worker that dies takes one submission with it (to be retried), not a queue of them.
+    The next one is sent before the finished one is written, so no worker waits on the writer."""
     from distributed import as_completed
 
+    start = time.perf_counter()
     client = client_for(address, workers)
     try:
         retries = client.run_on_scheduler(allowed_failures)
+        up = time.perf_counter() - start  # a fixed cost, whatever the size of the class
+        print(f"{READY}{up:.1f} s, with {threads(client)} worker thread(s)", flush=True)
         # Each task carries its template as bytes rather than a scattered copy: scattered data
         # dies with the workers holding it, and with it every submission that needs it, while
         # a task's own arguments stay with the scheduler for its retry.
@@ -170,8 +176,9 @@ def grade_on_cluster(
 
         send_more()
         for future in finished:
-            done(outcome_of(future, running.pop(future), retries))
+            job = running.pop(future)
             send_more()
+            done(outcome_of(future, job, retries))
     finally:
         cluster = client.cluster
         client.close()

@@ -9,8 +9,10 @@ quarter each: the solution, the untouched student version, the solution with one
 wrong, a broken file), grades the same class once per way and value of ``--jobs`` in a fresh
 course folder with ``casebook course grade`` (``--cluster local`` for the cluster), prints one
 line per run (with what the one process that writes the gradebook spent a submission, which
-caps the rate however many workers grade), then the ratios: what the cluster costs per
-submission against local processes, and the speed-up of the most workers over one.
+caps the rate however many workers grade, and what the cluster took to start), then the
+ratios: what the cluster costs per submission against local processes, the share of it that is
+its start-up (a fixed cost, spread over this class), and the speed-up of the most workers over
+one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+
+from casebook.course.cluster import READY
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = "the gradebook writer took "  # grade's line on what its one writer costs
@@ -72,6 +76,7 @@ def submissions_per_minute(
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     runs = [(way, workers) for workers in jobs for way in via]
     seconds = {run: [] for run in runs}
+    start_ups = {run: [] for run in runs if run[0] == "cluster"}
     with tempfile.TemporaryDirectory(prefix="casebook-bench-") as tmp:
         submissions = Path(tmp) / "submissions"
         kinds = make_class(submissions, assignment, students)
@@ -82,19 +87,24 @@ def submissions_per_minute(
         for round_ in range(repeats):
             for way, workers in runs if round_ % 2 == 0 else runs[::-1]:
                 course = Path(tmp) / f"course-{way}-{workers}-{round_}"  # fresh: nothing kept
-                took, summary = _grade_once(submissions, assignment, course, way, workers, env)
+                took, summary, up = _grade_once(submissions, assignment, course, way, workers, env)
                 seconds[way, workers].append(took)
+                if up is not None:
+                    start_ups[way, workers].append(up)
                 report(
                     f"{way:9} jobs={workers}: {students} in {took:.0f} s = "
                     f"{60 * students / took:.1f} submissions/minute ({summary})"
                 )
     rates = {run: 60 * students / float(np.median(times)) for run, times in seconds.items()}
-    for line in ratio_lines(rates):
+    start_up = {run: float(np.median(ups)) for run, ups in start_ups.items() if ups}
+    for line in ratio_lines(rates) + start_up_lines(rates, start_up, students):
         report(line)
     return rates
 
 
-def _grade_once(submissions, assignment, course, way, workers, env) -> tuple[float, str]:
+def _grade_once(submissions, assignment, course, way, workers, env):
+    """Seconds the grading took, its summary, and the seconds the cluster took to start (None
+    without a cluster)."""
     command = [sys.executable, "-m", "casebook.course", "grade", submissions]
     command += ["--assignment", assignment, "--course-dir", course, "--jobs", str(workers)]
     command += ["--cluster", "local"] if way == "cluster" else []
@@ -108,7 +118,11 @@ def _grade_once(submissions, assignment, course, way, workers, env) -> tuple[flo
     writer = next((line for line in lines if line.startswith(WRITER)), None)
     if writer:  # "... took 85 ms a submission: ..." -> "writer 85 ms/submission"
         summary += f"; writer {writer[len(WRITER) :].split()[0]} ms/submission"
-    return took, summary
+    ready = next((line for line in lines if line.startswith(READY)), None)
+    up = float(ready[len(READY) :].split()[0]) if ready else None
+    if up is not None:
+        summary += f"; cluster up in {up:.1f} s"
+    return took, summary, up
 
 
 def ratios(rates: dict) -> dict[str, float]:
@@ -134,6 +148,20 @@ def ratio_lines(rates: dict) -> list[str]:
         if way == "cluster" and ("processes", workers) in rates:
             extra = 60 / rates[way, workers] - 60 / rates["processes", workers]
             lines.append(f"the cluster costs {extra:+.2f} s per submission, {workers} worker(s)")
+    return lines
+
+
+def start_up_lines(rates: dict, start_up: dict, students: int) -> list[str]:
+    """The cluster's cost per submission once its start-up (``{(way, workers): seconds}``), a
+    cost paid once whatever the size of the class, is taken out."""
+    lines = []
+    for (way, workers), up in sorted(start_up.items()):
+        if ("processes", workers) in rates:
+            extra = 60 / rates[way, workers] - 60 / rates["processes", workers]
+            lines.append(
+                f"of it the cluster's start-up ({up:.1f} s) is {up / students:.2f} s a submission "
+                f"here: {extra - up / students:+.2f} s per submission after it, {workers} worker(s)"
+            )
     return lines
 
 
