@@ -3,7 +3,7 @@ are a benchmark, not a test."""
 
 import pytest
 
-from casebook.course.throughput import ratio_lines, ratios, start_up_lines
+from casebook.course.throughput import ratio_lines, ratios, start_up_lines, unexpected
 
 RATES = {("processes", 1): 10.0, ("cluster", 1): 9.5, ("processes", 2): 18.0, ("cluster", 2): 16.0}
 
@@ -47,3 +47,29 @@ def test_the_writers_line_gives_its_cost_and_the_rate_it_caps_grading_at():
         "the gradebook writer took 200 ms a submission: it keeps up with at most "
         "300 submissions/minute"
     )
+
+
+def row(student, status, score, reason=""):
+    return {
+        "student": student,
+        "status": status,
+        "score": score,
+        "max_score": "10",
+        "reason": reason,
+    }
+
+
+def test_a_submission_not_graded_as_its_kind_is_named_with_its_reason():
+    # students 0, 1, 2, 3 submit the solution, the untouched release, a wrong one, a broken file
+    right = [
+        row("student000", "graded", "10"),
+        row("student001", "graded", "0"),
+        row("student002", "graded", "4"),
+        row("student003", "error", "0", "not a notebook"),
+    ]
+    assert unexpected(right) == []
+    died = row("student004", "error", "0", "the grader failed: the kernel died")
+    assert unexpected([*right, died]) == [
+        "student004 (correct): error 0/10 the grader failed: the kernel died"
+    ]
+    assert unexpected([row("student006", "graded", "10")]) == ["student006 (wrong): graded 10/10"]

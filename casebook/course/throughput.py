@@ -18,6 +18,7 @@ one.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import shutil
 import subprocess
@@ -35,15 +36,18 @@ ROOT = Path(__file__).resolve().parents[2]
 WRITER = "the gradebook writer took "  # grade's line on what its one writer costs
 
 
+KINDS = ("correct", "untouched", "wrong", "broken")  # student i submits KINDS[i % 4]
+
+
 def make_class(folder: Path, assignment: str, students: int) -> dict[str, int]:
     source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
     release = ROOT / "autograder" / "release" / assignment / f"{assignment}.ipynb"
     wrong = nbformat.read(source, as_version=4)
     solution_cell = next(c for c in wrong.cells if "### BEGIN SOLUTION" in c.source)
     solution_cell.source = solution_cell.source.split("### BEGIN SOLUTION")[0] + "return None\n"
-    kinds = {"correct": 0, "untouched": 0, "wrong": 0, "broken": 0}
+    kinds = dict.fromkeys(KINDS, 0)
     for i in range(students):
-        kind = list(kinds)[i % 4]
+        kind = KINDS[i % 4]
         kinds[kind] += 1
         target = folder / f"student{i:03d}" / f"{assignment}.ipynb"
         target.parent.mkdir(parents=True)
@@ -87,7 +91,11 @@ def submissions_per_minute(
         for round_ in range(repeats):
             for way, workers in runs if round_ % 2 == 0 else runs[::-1]:
                 course = Path(tmp) / f"course-{way}-{workers}-{round_}"  # fresh: nothing kept
-                took, summary, up = _grade_once(submissions, assignment, course, way, workers, env)
+                took, summary, up, rows = _grade_once(
+                    submissions, assignment, course, way, workers, env
+                )
+                odd = unexpected(rows)
+                summary += f"; {len(odd)} NOT GRADED AS THEIR KIND" if odd else ""
                 seconds[way, workers].append(took)
                 if up is not None:
                     start_ups[way, workers].append(up)
@@ -95,6 +103,8 @@ def submissions_per_minute(
                     f"{way:9} jobs={workers}: {students} in {took:.0f} s = "
                     f"{60 * students / took:.1f} submissions/minute ({summary})"
                 )
+                for line in odd:
+                    report(f"  {line}")
     rates = {run: 60 * students / float(np.median(times)) for run, times in seconds.items()}
     start_up = {run: float(np.median(ups)) for run, ups in start_ups.items() if ups}
     for line in ratio_lines(rates) + start_up_lines(rates, start_up, students):
@@ -103,8 +113,8 @@ def submissions_per_minute(
 
 
 def _grade_once(submissions, assignment, course, way, workers, env):
-    """Seconds the grading took, its summary, and the seconds the cluster took to start (None
-    without a cluster)."""
+    """Seconds the grading took, its summary, the seconds the cluster took to start (None
+    without a cluster) and the rows of its grades.csv."""
     command = [sys.executable, "-m", "casebook.course", "grade", submissions]
     command += ["--assignment", assignment, "--course-dir", course, "--jobs", str(workers)]
     command += ["--cluster", "local"] if way == "cluster" else []
@@ -122,7 +132,27 @@ def _grade_once(submissions, assignment, course, way, workers, env):
     up = float(ready[len(READY) :].split()[0]) if ready else None
     if up is not None:
         summary += f"; cluster up in {up:.1f} s"
-    return took, summary, up
+    with open(Path(course) / "results" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return took, summary, up, rows
+
+
+def unexpected(rows: list[dict]) -> list[str]:
+    """The rows of a generated class's grades.csv not graded as their kind is: the solution full
+    marks, the untouched and the wrong one graded below it, the broken file not gradable. A run
+    that grades some submissions wrong (a kernel that failed to start, a cell timed out on a
+    busy machine) is not timing the same work as the others."""
+    odd = []
+    for row in rows:
+        kind = KINDS[int(row["student"].removeprefix("student")) % 4]
+        graded, full = row["status"] == "graded", float(row["score"]) == float(row["max_score"])
+        expected = {"correct": graded and full, "broken": not graded}.get(kind, graded and not full)
+        if not expected:
+            odd.append(
+                f"{row['student']} ({kind}): {row['status']} {row['score']}/{row['max_score']}"
+                f" {row['reason']}".rstrip()
+            )
+    return odd
 
 
 def ratios(rates: dict) -> dict[str, float]:
