@@ -171,12 +171,18 @@ def ratios(rates: dict) -> dict[str, float]:
     return found
 
 
+def cluster_extra(rates: dict, workers: int) -> float:
+    """The seconds a submission costs more through the cluster than through local processes,
+    both with ``workers`` workers (negative where the cluster was faster)."""
+    return 60 / rates["cluster", workers] - 60 / rates["processes", workers]
+
+
 def ratio_lines(rates: dict) -> list[str]:
     """:func:`ratios` in words, with the cluster's cost in seconds per submission."""
     lines = [f"{name}: {value:.3f}x" for name, value in ratios(rates).items()]
     for way, workers in sorted(rates):
         if way == "cluster" and ("processes", workers) in rates:
-            extra = 60 / rates[way, workers] - 60 / rates["processes", workers]
+            extra = cluster_extra(rates, workers)
             lines.append(f"the cluster costs {extra:+.2f} s per submission, {workers} worker(s)")
     return lines
 
@@ -186,8 +192,8 @@ def start_up_lines(rates: dict, start_up: dict, students: int) -> list[str]:
     cost paid once whatever the size of the class, is taken out."""
     lines = []
     for (way, workers), up in sorted(start_up.items()):
-        if ("processes", workers) in rates:
-            extra = 60 / rates[way, workers] - 60 / rates["processes", workers]
+        if (way, workers) in rates and ("processes", workers) in rates:
+            extra = cluster_extra(rates, workers)
             lines.append(
                 f"of it the cluster's start-up ({up:.1f} s) is {up / students:.2f} s a submission "
                 f"here: {extra - up / students:+.2f} s per submission after it, {workers} worker(s)"
