@@ -37,8 +37,8 @@ READY = "the cluster was ready in "  # grade's line on what the cluster took to 
 # use: the statistical profiler (a stack sample of every thread each 10 ms), the GIL monitor,
 # and work stealing (no worker holds more than the one submission it grades). Its timers run
 # less often: the event-loop tick (20 ms in each process), the system monitor (500 ms, for a
-# dashboard it has not got) and the workers' memory monitor (100 ms); an idle cluster of two
-# workers burns 7-10% of a core with Dask's defaults, under 2% with these.
+# dashboard it has not got) and the workers' memory monitor (100 ms): at Dask's defaults an
+# idle cluster keeps a good part of a core busy, which kernels grading on every core pay for.
 EMBEDDED_CONFIG = {
     "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
     "distributed.worker.profile.enabled": False,
