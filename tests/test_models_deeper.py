@@ -227,6 +227,46 @@ def test_small_mobilenets_cost_less_than_the_small_vgg():
         assert model(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
 
 
+def conv_filters(model):
+    """{layer name: filters} of every convolution that has filters (not the depthwise ones)."""
+    return {
+        layer.name: layer.filters
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.filters is not None
+    }
+
+
+def test_a_wider_small_inception_doubles_every_branch_and_keeps_its_stem():
+    one, two = conv_filters(models.inception_small()), conv_filters(models.inception_small(width=2))
+    assert one.keys() == two.keys()
+    assert two.pop("stem") == one.pop("stem") == 32
+    assert one and all(two[name] == 2 * filters for name, filters in one.items())
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_the_width_multiplier_scales_the_small_mobilenets_and_the_vgg_they_are_compared_with(
+    alpha,
+):
+    for build, option in (
+        (models.mobilenet_v1_small, "alpha"),
+        (models.mobilenet_v2_small, "alpha"),
+        (models.vgg_small, "width"),
+    ):
+        one, scaled = conv_filters(build()), conv_filters(build(**{option: alpha}))
+        assert one.keys() == scaled.keys()
+        if build is models.mobilenet_v2_small and alpha < 1:
+            # rounded to multiples of 8, as keras.applications' v2 rounds, so 24 x 0.5 is 16;
+            # the last 1x1 convolution widens with an alpha above 1 only
+            assert scaled.pop("Conv_1") == one.pop("Conv_1") == 256
+            assert all(f % 8 == 0 and f <= one[name] for name, f in scaled.items())
+            assert sum(scaled.values()) < 0.7 * sum(one.values())
+            continue
+        for name, filters in one.items():
+            assert scaled[name] == alpha * filters, (build.__name__, name)
+    # the dense layers after the VGG's convolutions stay as they are
+    assert models.vgg_small(width=alpha).get_layer("fc1").units == 128
+
+
 def test_efficientnet_b0_matches_keras_applications_layer_by_layer():
     mine, reference = models.efficientnet("b0"), keras.applications.EfficientNetB0(weights=None)
     assert mine.count_params() == reference.count_params() == ref(ADVICE, "efficientnet_b0.params")

@@ -142,18 +142,26 @@ INCEPTION_SMALL_LAYOUT = (
 )
 
 
-def inception_small(input_shape=(28, 28, 1), num_classes=10, aux=False, layout=None):
+def widened(layout, width):
+    """The layout with ``width`` times the filters in every branch of every module."""
+    return tuple(
+        step if step == "pool" else (step[0], tuple(width * f for f in step[1])) for step in layout
+    )
+
+
+def inception_small(input_shape=(28, 28, 1), num_classes=10, aux=False, layout=None, width=1):
     """A small GoogLeNet for 28x28 images: a 3x3 stem and max pooling to 14x14, then the
     modules of ``layout`` (module a at 14x14, max pooling, modules b and c at 7x7), global
     average pooling, dropout and softmax. With ``aux``, side branches after modules a and b
     (outputs: main, aux1, aux2). Batch norm follows every convolution (as in Inception v2 and
-    torchvision's GoogLeNet), so a few epochs on a CPU are enough to train it."""
+    torchvision's GoogLeNet), so a few epochs on a CPU are enough to train it. ``width``
+    multiplies the filters of every branch of every module (the stem keeps its 32)."""
     kw = {"batch_norm": True, "momentum": 0.9}  # 0.9: statistics that follow a short run
     inputs = keras.Input(input_shape, name="input")
     x = conv_relu(inputs, 32, 3, "stem", **kw)
     x = layers.MaxPooling2D(2, name="stem_pool")(x)
     side, pools = [], 0
-    for step in layout or INCEPTION_SMALL_LAYOUT:
+    for step in widened(layout or INCEPTION_SMALL_LAYOUT, width):
         if step == "pool":
             pools += 1
             x = layers.MaxPooling2D(2, padding="same", name=f"pool{pools}")(x)

@@ -162,35 +162,47 @@ MOBILENET_V2_SMALL_STAGES = tuple(
 )
 
 
-def mobilenet_v1_small(input_shape=(28, 28, 1), num_classes=10, blocks=None):
+def mobilenet_v1_small(input_shape=(28, 28, 1), num_classes=10, blocks=None, alpha=1.0):
     """MobileNet v1's pattern at 28x28: a 3x3 stride-2 convolution (32), the blocks of
     ``blocks`` (pointwise filters, stride), global average pooling and a dense softmax. Batch
-    norm momentum 0.9, so the statistics used at test time follow a short run."""
+    norm momentum 0.9, so the statistics used at test time follow a short run. ``alpha`` is
+    the width multiplier, applied as ``mobilenet_v1`` applies it: every layer's filters times
+    alpha."""
     inputs = keras.Input(input_shape, name="input")
-    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
+    x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(
+        inputs
+    )
     x = relu6("conv1_relu")(bn("conv1_bn", momentum=0.9)(x))
     for index, (filters, stride) in enumerate(blocks or MOBILENET_V1_SMALL_BLOCKS, start=1):
-        x = depthwise_separable_block(x, filters, stride, name=f"conv_dw_{index}", momentum=0.9)
+        x = depthwise_separable_block(
+            x, int(filters * alpha), stride, name=f"conv_dw_{index}", momentum=0.9
+        )
     x = layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name="mobilenet_v1_small")
 
 
-def mobilenet_v2_small(input_shape=(28, 28, 1), num_classes=10, stages=None, last=256):
+def mobilenet_v2_small(input_shape=(28, 28, 1), num_classes=10, stages=None, last=256, alpha=1.0):
     """MobileNet v2's pattern at 28x28: a 3x3 stride-2 convolution (16), the inverted residual
     stages of ``stages`` (t, c, n, s), a 1x1 convolution to ``last`` channels, global average
-    pooling and a dense softmax."""
+    pooling and a dense softmax. ``alpha`` is the width multiplier, applied as ``mobilenet_v2``
+    applies it: every block's channels times alpha, rounded to a multiple of 8, and the last
+    convolution widened only for an alpha above 1."""
     inputs = keras.Input(input_shape, name="input")
-    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="Conv1")(inputs)
+    x = layers.Conv2D(
+        make_divisible(16 * alpha), 3, strides=2, padding="same", use_bias=False, name="Conv1"
+    )(inputs)
     x = relu6("Conv1_relu")(bn("bn_Conv1", momentum=0.9)(x))
     block = 0
     for expansion, channels, repeats, first_stride in stages or MOBILENET_V2_SMALL_STAGES:
         for repeat in range(repeats):
             stride = first_stride if repeat == 0 else 1
+            filters = make_divisible(int(channels * alpha))
             x = inverted_residual_block(
-                x, expansion, channels, stride, name=f"block_{block}_", momentum=0.9
+                x, expansion, filters, stride, name=f"block_{block}_", momentum=0.9
             )
             block += 1
+    last = make_divisible(last * alpha) if alpha > 1.0 else last
     x = layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
     x = relu6("out_relu")(bn("Conv_1_bn", momentum=0.9)(x))
     x = layers.GlobalAveragePooling2D(name="global_average_pooling")(x)

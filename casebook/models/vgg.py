@@ -66,5 +66,10 @@ def vgg19(input_shape=(224, 224, 3), num_classes=1000):
     return vgg(VGG19_BLOCKS, input_shape, num_classes, name="vgg19")
 
 
-def vgg_small(input_shape=(28, 28, 1), num_classes=10, blocks=VGG_SMALL_BLOCKS, fc_units=128):
+def vgg_small(
+    input_shape=(28, 28, 1), num_classes=10, blocks=VGG_SMALL_BLOCKS, fc_units=128, width=1.0
+):
+    """Three blocks of 16-32-64 for 28x28 images; ``width`` multiplies every block's channels
+    (rounded to a whole number), to compare it with a MobileNet of the same width multiplier."""
+    blocks = tuple(VGGBlock(convs, round(channels * width)) for convs, channels in blocks)
     return vgg(blocks, input_shape, num_classes, fc_units=fc_units, name="vgg_small")
