@@ -110,6 +110,8 @@ class Page:
             steps_per_execution=self.settings.steps_per_execution,
             precision=self.settings.precision,
             resident=self.settings.resident,
+            batch_scale=self.settings.batch_scale,
+            scaled_warmup_epochs=self.settings.scaled_warmup_epochs,
         )
 
     def record(self, name, value, *, reference=None, source=None, rel_tol=0.0, device=None):

@@ -9,11 +9,13 @@ it through ``casebook.facts.Page``): compiled steps (``jit_compile`` where the b
 ``steps_per_execution`` steps per call into the compiled loop, so the loop's own work is paid
 once per several batches), mixed precision (bfloat16) on an accelerator, and a distortion that
 is a Keras layer (``augment.MirrorAndTranslate``) runs inside that compiled step, on the
-device. A learning rate can be warmed up over the first epochs, for the large batches a GPU
-wants. On an accelerator the arrays of a fit stay on it (``ResidentInputs``): each step moves a
+device. A profile can scale every fit's batch (``batch_scale``): fewer, larger steps for an
+accelerator, at a learning rate scaled to the batch and warmed up over the first epochs. On an
+accelerator the arrays of a fit stay on it (``ResidentInputs``): each step moves a
 batch of indices and labels, not a batch of images.
 """
 
+import math
 import os
 import platform
 import time
@@ -35,6 +37,11 @@ def check_precision(precision):
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
 
 
+def check_batch_scale(batch_scale):
+    if not isinstance(batch_scale, int) or batch_scale < 1:
+        raise ValueError(f"batch_scale must be a whole number >= 1, not {batch_scale!r}")
+
+
 @dataclass
 class Recipe:
     """How ``train`` runs a fit, unless a call says otherwise.
@@ -47,11 +54,18 @@ class Recipe:
     for the whole fit, so a step moves only indices and labels; False feeds batches from the
     host; "auto": resident on an accelerator when they fit ``RESIDENT_LIMIT_BYTES``, fed on a
     CPU (where host and device are the same memory).
+    ``batch_scale``: a fit from arrays trains on batches this many times the batch it asks for,
+    at the square root of that times its learning rate, warmed up from 0 over the first
+    ``scaled_warmup_epochs`` epochs (or the fit's own warm-up, if longer). The square root is
+    Adam's rule: the noise in a batch's gradient falls with the square root of its size, and
+    Adam's step is the gradient over its noise. A stream of batches keeps its own batch size.
     """
 
     steps_per_execution: int = 8
     precision: str = "auto"
     resident: str | bool = "auto"
+    batch_scale: int = 1
+    scaled_warmup_epochs: float = 0
 
     def __post_init__(self):
         if not isinstance(self.steps_per_execution, int) or self.steps_per_execution < 1:
@@ -61,6 +75,12 @@ class Recipe:
         check_precision(self.precision)
         if not (self.resident == "auto" or isinstance(self.resident, bool)):
             raise ValueError(f"resident must be 'auto', True or False, not {self.resident!r}")
+        check_batch_scale(self.batch_scale)
+        if not self.scaled_warmup_epochs >= 0:
+            raise ValueError(
+                f"scaled_warmup_epochs must be a number of epochs >= 0, "
+                f"not {self.scaled_warmup_epochs!r}"
+            )
 
 
 _recipe = Recipe()
@@ -127,6 +147,7 @@ def train(
     steps_per_execution=None,
     precision=None,
     resident=None,
+    batch_scale=None,
 ):
     """Compile with Adam and sparse cross-entropy, fit, evaluate on the test set.
 
@@ -158,8 +179,9 @@ def train(
     ``warmup_epochs`` raises the rate linearly from 0 over the first epochs, then follows the
     schedule, so the first steps of a large batch do not throw the weights far off.
 
-    ``steps_per_execution``, ``precision`` and ``resident`` override the current ``Recipe``
-    for this fit (a stream of batches is never resident: it is drawn on the host).
+    ``steps_per_execution``, ``precision``, ``resident`` and ``batch_scale`` override the current
+    ``Recipe`` for this fit (a stream of batches is never resident: it is drawn on the host).
+    ``run.extra`` records the batch size and the (peak) learning rate the fit trained at.
     """
     x_test, y_test = test_data
     outputs = len(model.outputs)
@@ -192,11 +214,15 @@ def train(
             if validation_data
             else {"validation_split": validation_split}
         )
+        batch_size, learning_rate, warmup_epochs = scaled_batch(
+            batch_size, learning_rate, warmup_epochs, batch_scale
+        )
         fit_options = {"batch_size": batch_size, **held_out}
+    peak_learning_rate = learning_rate
     seed_everything(seed)
     steps_per_epoch = -(-fitted // batch_size)
     learning_rate = learning_rate_schedule(
-        learning_rate, schedule, epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
+        learning_rate, schedule, epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch)
     )
     loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     if outputs > 1:  # the same labels at every output; accuracy of the first only
@@ -242,7 +268,24 @@ def train(
             "steps_per_execution": steps_per_execution,
             "precision": model.dtype_policy.name,
             "resident": on_device,
+            "batch_size": batch_size,
+            "learning_rate": peak_learning_rate,
         },
+    )
+
+
+def scaled_batch(batch_size, learning_rate, warmup_epochs, batch_scale=None):
+    """The batch size, learning rate and warm-up a fit trains at under ``batch_scale`` (by
+    default the recipe's): the batch times the scale, the rate times its square root, the
+    warm-up at least the recipe's ``scaled_warmup_epochs``. A scale of 1 changes nothing."""
+    scale = _recipe.batch_scale if batch_scale is None else batch_scale
+    check_batch_scale(scale)
+    if scale == 1:
+        return batch_size, learning_rate, warmup_epochs
+    return (
+        batch_size * scale,
+        learning_rate * math.sqrt(scale),
+        max(warmup_epochs, _recipe.scaled_warmup_epochs),
     )
 
 

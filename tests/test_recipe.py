@@ -136,6 +136,10 @@ def test_a_warm_up_rises_linearly_then_hands_over_to_the_schedule():
         (lambda: training.use_recipe(steps_per_execution=0), "whole number >= 1"),
         (lambda: training.use_recipe(precision="float16"), "auto, float32, mixed_bfloat16"),
         (lambda: training.use_recipe(resident="yes"), "'auto', True or False"),
+        (lambda: training.use_recipe(batch_scale=0), "batch_scale must be a whole number"),
+        (lambda: training.use_recipe(batch_scale=2.5), "batch_scale must be a whole number"),
+        (lambda: training.scaled_batch(64, 0.1, 0, batch_scale=-2), "not -2"),
+        (lambda: training.use_recipe(scaled_warmup_epochs=-1), "number of epochs >= 0"),
         (
             lambda: training.set_precision(keras.Sequential([keras.layers.Dense(2)]), "auto"),
             "not built",
@@ -192,6 +196,8 @@ def test_a_page_sets_its_profiles_recipe_for_every_fit_on_it():
         assert recipe.steps_per_execution == page.settings.steps_per_execution
         assert recipe.precision == page.settings.precision
         assert recipe.resident == page.settings.resident
+        assert recipe.batch_scale == page.settings.batch_scale
+        assert recipe.scaled_warmup_epochs == page.settings.scaled_warmup_epochs
 
 
 # --- the data kept on the device -----------------------------------------------------------------
@@ -271,3 +277,51 @@ def test_auto_keeps_the_data_on_an_accelerator_only_and_a_stream_never():
         validation_data=(x[24:], np.arange(8) % 3), resident=True,
     )  # fmt: skip
     assert run.extra["resident"] is False
+
+
+# --- larger batches ------------------------------------------------------------------------------
+
+
+def scaled_fit(recipe_scale, epochs=3, **options):
+    """A seeded fit of 86 training images (96 less the tenth held out) at batch 8 and rate
+    0.01 under a recipe that scales batches by ``recipe_scale`` and warms them up for 1 epoch."""
+    x = images(count=96, height=6, width=6, channels=1, seed=3)
+    y = np.arange(96) % 3
+    training.use_recipe(batch_scale=recipe_scale, scaled_warmup_epochs=1)
+    training.seed_everything(0)
+    model = tiny_model()
+    run = training.train(
+        model, (x, y), (x, y), epochs=epochs, seed=0, batch_size=8, learning_rate=0.01,
+        verbose=0, **options,
+    )  # fmt: skip
+    return run, model
+
+
+def test_a_scaled_batch_trains_fewer_larger_steps_at_a_square_root_rate_warmed_up():
+    run, model = scaled_fit(4)
+    assert run.extra["batch_size"] == 32
+    assert run.extra["learning_rate"] == pytest.approx(0.02)  # 0.01 x sqrt(4)
+    assert int(model.optimizer.iterations) == 3 * 3  # ceil(86 / 32) steps an epoch
+    # the optimizer's schedule: from 0, up over the first epoch's 3 steps, then the full rate
+    schedule = model.optimizer._learning_rate
+    np.testing.assert_allclose(rates(schedule, [0, 1, 3, 9]), [0.0, 0.02 / 3, 0.02, 0.02])
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.02)
+
+
+def test_a_scale_of_one_leaves_the_fit_as_it_asks_and_a_fit_can_override_the_recipe():
+    for run, model in (scaled_fit(1), scaled_fit(4, batch_scale=1)):
+        assert (run.extra["batch_size"], run.extra["learning_rate"]) == (8, 0.01)
+        assert int(model.optimizer.iterations) == 3 * 11  # ceil(86 / 8)
+        assert float(model.optimizer.learning_rate) == pytest.approx(0.01)  # no warm-up
+
+
+def test_a_stream_keeps_its_own_batch_and_rate_under_a_scaled_recipe():
+    x = images(count=32, height=6, width=6, channels=1)
+    stream = augment.AugmentedBatches(x[:24], np.arange(24) % 3, 8, seed=0, workers=1)
+    training.use_recipe(batch_scale=4, scaled_warmup_epochs=1)
+    training.seed_everything(0)
+    run = training.train(
+        tiny_model(), stream, (x, np.arange(32) % 3), epochs=2, seed=0, verbose=0,
+        learning_rate=0.01, validation_data=(x[24:], np.arange(8) % 3),
+    )  # fmt: skip
+    assert (run.extra["batch_size"], run.extra["learning_rate"]) == (8, 0.01)
