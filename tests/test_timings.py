@@ -102,6 +102,18 @@ def test_the_step_overhead_is_a_fit_step_over_a_bare_step_before_and_after_the_r
     )
 
 
+def test_larger_batches_time_the_pages_batch_and_the_scaled_one_at_the_recipes_steps():
+    training.use_recipe(steps_per_execution=2)
+    try:
+        rates, gains = timings.larger_batches(256, scale=2, batch_size=32, labels=("LeNet-5",))
+    finally:
+        training.use_recipe()
+    per_call = training.executed_steps(2)
+    small, large = (rates[f"LeNet-5: batch {b}, {per_call} per call"] for b in (32, 64))
+    assert small > 0 and large > 0 and len(rates) == 2
+    assert gains == {"LeNet-5: images/s, batch 64 over 32": pytest.approx(large / small)}
+
+
 def test_the_pipeline_comparison_times_each_source_in_turns(monkeypatch):
     calls = []
     real = timing.median_seconds

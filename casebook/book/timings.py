@@ -123,6 +123,33 @@ def step_overhead(count, batch_size=128, labels=("LeNet-5", "small VGG")):
     return steps, ratios
 
 
+def larger_batches(count, scale=None, batch_size=128, labels=("LeNet-5", "small VGG")):
+    """What the full profile's larger batches buy on this machine: training images/s at
+    ``batch_size`` and at ``scale`` times it (by default the full profile's ``batch_scale``),
+    both at the recipe's steps per call, and the second over the first. A CPU is busy at either
+    batch; a GPU that a small network's small batch leaves idle gains most of the factor."""
+    from casebook import facts, models, training
+
+    scale = scale or facts.profiles()["full"]["defaults"]["settings"]["batch_scale"]
+    per_call = training.executed_steps(training.current_recipe().steps_per_execution)
+    x, y = batches(count)
+    rates, gains = {}, {}
+    for label in labels:
+        builder, kwargs = ARCHITECTURES[label]
+        at = {}
+        for batch in (batch_size, scale * batch_size):
+            training.seed_everything(0)
+            model = getattr(models, builder)(**kwargs)
+            at[batch] = images_per_second(
+                model, x, y, batch_size=batch, steps_per_execution=per_call
+            )
+            rates[f"{label}: batch {batch}, {per_call} per call"] = at[batch]
+        gains[f"{label}: images/s, batch {scale * batch_size} over {batch_size}"] = (
+            at[scale * batch_size] / at[batch_size]
+        )
+    return rates, gains
+
+
 def pipeline_ratios(count, repeats=3):
     """Training images/s through the threaded pipeline, plain and distorting, with the
     distortion inside the compiled step (``augment.MirrorAndTranslate``) and with the images
@@ -225,6 +252,8 @@ SECTIONS = (  # (title, report key, unit, the row the others are a ratio of)
     ("Training throughput", "training images/s", "images/s", None),
     ("Training step, batch of 128", "training step ms", "ms", None),
     ("Loop overhead per step, and the recipe's gain", "fit step over bare step", "x", None),
+    ("Larger batches (the full profile's batch_scale)", "larger batch images/s", "images/s", None),
+    ("Larger batches: the gain", "larger batch gain", "x", None),
     ("Input pipeline", "input pipeline images/s", "images/s", "in memory"),
     ("Book build", "book build s", "s", "from cached executions"),
     ("Autograder", "autograde submissions/min", "submissions/min", None),
@@ -343,6 +372,7 @@ def main(argv=None):
     report["chapter seconds"] = chapter_times(root, args.profile)
     report["training images/s"] = architecture_throughput(count)
     report["training step ms"], report["fit step over bare step"] = step_overhead(count)
+    report["larger batch images/s"], report["larger batch gain"] = larger_batches(count)
     report["input pipeline images/s"] = pipeline_ratios(count)
     cached = None if args.skip_build else book_build_seconds(root, args.profile)
     cold = sum(report["chapter seconds"].values())
