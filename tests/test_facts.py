@@ -36,6 +36,22 @@ def test_profiles_define_the_same_settings_and_the_full_profile_checks_everythin
         assert set(cpu["bands"]) <= set(full["bands"]), page
 
 
+def test_a_scaled_batchs_warm_up_is_shorter_than_every_run_on_its_page():
+    # train() refuses a warm-up as long as the run; this finds it before a GPU run does
+    for profile in facts.profiles():
+        for page in chapter_pages():
+            settings = facts.page_entry(profile, page)["settings"]
+            if settings["batch_scale"] == 1:
+                continue
+            runs = {
+                key: value
+                for key, value in settings.items()
+                if key.endswith("epochs") and key != "scaled_warmup_epochs"
+            }
+            for key, epochs in runs.items():
+                assert epochs > settings["scaled_warmup_epochs"], (profile, page, key)
+
+
 def test_a_page_starts_from_its_profiles_defaults_and_overrides_them():
     for profile, table in facts.profiles().items():
         defaults = table["defaults"]["settings"]
